@@ -1,0 +1,113 @@
+"""Opportunity value types shared by the engine, metrics, alerts and paper execution."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class TransferStatus(str, Enum):
+    """Whether the base asset can be moved from the buy exchange to the sell exchange."""
+
+    OPEN = "open"  # a network is open for withdrawal at buy and deposit at sell
+    UNKNOWN = "unknown"  # only networks whose status is unknown; cost priced on the cheapest
+    BLOCKED = "blocked"  # every common network is closed (or none is shared)
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """Cost breakdown of one opportunity, all in quote units.
+
+    gross = size * (sell_vwap - buy_vwap); net = gross - buy_fee - sell_fee - transfer_fee.
+    """
+
+    gross: float
+    buy_fee: float
+    sell_fee: float
+    transfer_fee: float
+    transfer_network: str | None
+    transfer_status: TransferStatus
+    buy_fee_rate: float  # taker fee as a fraction (0.001 = 10 bps)
+    sell_fee_rate: float
+    transfer_fee_base: float  # withdrawal fee in base units
+
+    @property
+    def net(self) -> float:
+        return self.gross - self.buy_fee - self.sell_fee - self.transfer_fee
+
+    def as_dict(self) -> dict:
+        return {
+            "gross": self.gross,
+            "buy_fee": self.buy_fee,
+            "sell_fee": self.sell_fee,
+            "transfer_fee": self.transfer_fee,
+            "transfer_network": self.transfer_network,
+            "transfer_status": self.transfer_status.value,
+            "buy_fee_rate": self.buy_fee_rate,
+            "sell_fee_rate": self.sell_fee_rate,
+            "transfer_fee_base": self.transfer_fee_base,
+            "net": self.net,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Opportunity:
+    """A priced buy-on-one, sell-on-another trade at one instant (depth-aware)."""
+
+    symbol: str  # unified, e.g. "BTC/USDT"
+    buy_exchange: str
+    sell_exchange: str
+    buy_price: float  # VWAP paid on the buy exchange's asks
+    sell_price: float  # VWAP received on the sell exchange's bids
+    buy_limit: float  # worst ask level touched (limit price for an IOC buy)
+    sell_limit: float  # worst bid level touched (limit price for an IOC sell)
+    size: float  # base units
+    costs: Costs
+    detected_at: float  # wall clock, unix seconds
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.symbol, self.buy_exchange, self.sell_exchange)
+
+    @property
+    def net_profit(self) -> float:
+        return self.costs.net
+
+    @property
+    def notional(self) -> float:
+        return self.size * self.buy_price
+
+    @property
+    def net_profit_bps(self) -> float:
+        notional = self.notional
+        return self.costs.net / notional * 1e4 if notional > 0 else 0.0
+
+    @property
+    def blocked(self) -> bool:
+        return self.costs.transfer_status is TransferStatus.BLOCKED
+
+
+class EventType(str, Enum):
+    OPENED = "opportunity.opened"
+    UPDATED = "opportunity.updated"
+    CLOSED = "opportunity.closed"
+
+
+@dataclass(slots=True)
+class OpportunityEvent:
+    """A lifecycle event of one (symbol, buy_exchange, sell_exchange) opportunity.
+
+    ``opportunity`` is the latest priced state (for CLOSED: the last state while open).
+    """
+
+    type: EventType
+    opportunity: Opportunity
+    id: str  # stable per lifecycle: "<opened id>" for opened, "<opened id>.closed" for closed
+    first_seen: float
+    last_seen: float
+    peak_net_profit: float
+    close_reason: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def duration(self) -> float:
+        return self.last_seen - self.first_seen
