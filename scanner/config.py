@@ -1,0 +1,236 @@
+"""Typed, validated configuration from one TOML file.
+
+Every section is a dataclass; the loader checks the TOML against the dataclass fields and
+reports every problem (unknown key with a "did you mean", wrong type, missing value) at once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SUPPORTED_EXCHANGES = ("binance", "okx", "bybit")
+DEFAULT_SYMBOLS = (
+    "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT",
+    "ADA/USDT", "LTC/USDT", "LINK/USDT", "AVAX/USDT", "DOT/USDT",
+)
+WEBHOOK_FORMATS = ("json", "slack", "discord", "telegram")
+
+
+class ConfigError(ValueError):
+    """One or more configuration problems; ``problems`` holds one line each."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+@dataclass
+class ExchangeConfig:
+    """One exchange feed. Empty URLs mean the exchange's public production endpoints."""
+
+    enabled: bool = True
+    ws_url: str = ""
+    rest_url: str = ""
+    taker_fee_bps: float | None = None  # overrides the metadata's taker fee
+    staleness_seconds: float | None = None  # overrides scanner.staleness_seconds
+
+
+@dataclass
+class ScannerConfig:
+    symbols: list[str] = field(default_factory=lambda: list(DEFAULT_SYMBOLS))
+    min_net_profit: float = 0.0  # quote units an opportunity must clear to open
+    min_net_bps: float = 0.0  # and in bps of the notional
+    max_gross_bps: float = 500.0  # a wider gross spread is reported as suspect, not as an opportunity
+    notional_cap: float = 10_000.0  # quote units per trade
+    staleness_seconds: float = 5.0  # a book older than this is not used
+    book_depth: int = 50  # levels kept per side
+    silence_seconds: float = 15.0  # a connected feed with no frame this long is reconnected
+
+
+@dataclass
+class MetricsConfig:
+    host: str = "127.0.0.1"
+    port: int = 9108
+    enabled: bool = True
+
+
+@dataclass
+class MetadataConfig:
+    cache_path: str = ""  # empty: ~/.cache/arbscan/metadata.json
+
+
+@dataclass
+class WebhookConfig:
+    """One alert target. ``secret_env`` names the environment variable holding the secret:
+    the signing key (json), the incoming-webhook URL (slack, discord; overrides ``url``) or the
+    bot token (telegram, sent to ``url`` or https://api.telegram.org)."""
+
+    url: str = ""
+    format: str = "json"
+    secret_env: str = ""
+    chat_id: str = ""  # telegram only
+    min_net_profit: float = 0.0
+    min_net_bps: float = 0.0
+    symbols: list[str] = field(default_factory=list)  # empty: all
+    exchanges: list[str] = field(default_factory=list)  # empty: all
+    events: list[str] = field(default_factory=lambda: ["opportunity.opened", "opportunity.closed"])
+    cooldown_seconds: float = 60.0
+    rate_limit_per_second: float = 1.0
+    timeout_seconds: float = 5.0
+
+
+@dataclass
+class AlertsConfig:
+    outbox_path: str = "arbscan-outbox.sqlite"
+    webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
+
+
+@dataclass
+class PaperConfig:
+    enabled: bool = False
+    ledger_path: str = "arbscan-paper.sqlite"
+    min_net_profit: float = 0.0
+    latency_ms: dict[str, float] = field(default_factory=dict)  # per exchange
+    latency_jitter_ms: float = 5.0
+    balances: dict[str, dict[str, float]] = field(default_factory=dict)  # exchange -> asset -> amount
+
+
+@dataclass
+class Config:
+    scanner: ScannerConfig = field(default_factory=ScannerConfig)
+    exchanges: dict[str, ExchangeConfig] = field(
+        default_factory=lambda: {name: ExchangeConfig() for name in SUPPORTED_EXCHANGES}
+    )
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    metadata: MetadataConfig = field(default_factory=MetadataConfig)
+    alerts: AlertsConfig = field(default_factory=AlertsConfig)
+    paper: PaperConfig = field(default_factory=PaperConfig)
+
+    def enabled_exchanges(self) -> list[str]:
+        return [name for name, ex in self.exchanges.items() if ex.enabled]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Load and validate a TOML file; ``None`` gives the built-in defaults."""
+    if path is None:
+        return Config()
+    path = Path(path)
+    try:
+        raw = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found; pass an existing TOML file to --config"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError([f"{path}: not valid TOML ({exc}); fix the syntax"]) from None
+    return parse_config(raw, source=str(path))
+
+
+def parse_config(raw: dict[str, Any], source: str = "config") -> Config:
+    problems: list[str] = []
+    exchanges = raw.get("exchanges")
+    if isinstance(exchanges, dict):  # configured exchanges start from the defaults of all supported ones
+        raw = {**raw, "exchanges": {**{n: {} for n in SUPPORTED_EXCHANGES}, **exchanges}}
+    config = _build(Config, raw, "", problems)
+    _check_semantics(config, problems)
+    if problems:
+        raise ConfigError([f"{source}: {p}" for p in problems])
+    return config
+
+
+def _build(cls: type, raw: Any, where: str, problems: list[str]) -> Any:
+    """Build dataclass ``cls`` from ``raw``, appending one line per problem."""
+    if not isinstance(raw, dict):
+        problems.append(f"{where or 'top level'}: expected a table, got {_kind(raw)}")
+        return cls()
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        dotted = f"{where}.{key}" if where else key
+        if key not in names:
+            close = difflib.get_close_matches(key, names, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; known keys: {', '.join(names)}"
+            problems.append(f"unknown key '{dotted}'{hint}")
+            continue
+        values[key] = _convert(hints[key], value, dotted, problems)
+    return cls(**{k: v for k, v in values.items() if v is not _INVALID})
+
+
+_INVALID = object()
+
+
+def _convert(hint: Any, value: Any, where: str, problems: list[str]) -> Any:
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(hint) if a is not type(None)]
+        return _convert(options[0], value, where, problems)
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, where, problems)
+    if origin is dict:
+        _, value_type = typing.get_args(hint)
+        if not isinstance(value, dict):
+            problems.append(f"'{where}': expected a table, got {_kind(value)}")
+            return _INVALID
+        converted = {k: _convert(value_type, v, f"{where}.{k}", problems) for k, v in value.items()}
+        return {k: v for k, v in converted.items() if v is not _INVALID}
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            problems.append(f"'{where}': expected a list, got {_kind(value)}")
+            return _INVALID
+        return [_convert(item_type, v, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and (type(value) is hint):
+        return value
+    problems.append(f"'{where}': expected {_TYPE_NAMES[hint]}, got {_kind(value)} {value!r}")
+    return _INVALID
+
+
+_TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a table", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
+            float: "a number"}.get(type(value), type(value).__name__)
+
+
+def _check_semantics(config: Config, problems: list[str]) -> None:
+    for name in config.exchanges:
+        if name not in SUPPORTED_EXCHANGES:
+            close = difflib.get_close_matches(name, SUPPORTED_EXCHANGES, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else ""
+            problems.append(f"unknown exchange 'exchanges.{name}' (supported: {', '.join(SUPPORTED_EXCHANGES)}){hint}")
+    if not config.enabled_exchanges():
+        problems.append("no exchange is enabled; set enabled = true for at least two exchanges")
+    for symbol in config.scanner.symbols:
+        if symbol.count("/") != 1 or symbol != symbol.upper():
+            problems.append(f"'scanner.symbols': {symbol!r} is not a unified symbol like 'BTC/USDT'")
+    if not config.scanner.symbols:
+        problems.append("'scanner.symbols' is empty; list at least one symbol such as 'BTC/USDT'")
+    for key in ("notional_cap", "staleness_seconds", "book_depth", "silence_seconds", "max_gross_bps"):
+        if getattr(config.scanner, key) <= 0:
+            problems.append(f"'scanner.{key}' must be greater than 0")
+    if not 0 < config.metrics.port < 65536:
+        problems.append(f"'metrics.port' must be between 1 and 65535, got {config.metrics.port}")
+    for name, hook in config.alerts.webhooks.items():
+        where = f"alerts.webhooks.{name}"
+        if hook.format not in WEBHOOK_FORMATS:
+            problems.append(f"'{where}.format': {hook.format!r} is not one of {', '.join(WEBHOOK_FORMATS)}")
+        if hook.format == "json" and not hook.url:
+            problems.append(f"'{where}.url' is required for the json format")
+        if hook.format in ("slack", "discord") and not (hook.url or hook.secret_env):
+            problems.append(f"'{where}': set 'secret_env' to the variable holding the {hook.format} webhook URL")
+        if hook.format == "telegram" and not (hook.chat_id and hook.secret_env):
+            problems.append(f"'{where}': telegram needs 'chat_id' and 'secret_env' (the bot token's variable)")
+    for exchange in [*config.paper.latency_ms, *config.paper.balances]:
+        if exchange not in config.exchanges:
+            problems.append(f"'paper': exchange '{exchange}' is not configured under [exchanges]")
