@@ -1,0 +1,209 @@
+"""Bounded L2 order books with a validity state and two clocks.
+
+Prices and sizes are floats on the hot path (the engine's maths is checked against a Decimal
+oracle in the tests). Each side keeps a dict price -> size plus a sorted list of keys, so a
+level update is one dict write and at most one bisect insert/delete, and best-first iteration
+is a plain list walk. Bid keys are negated prices so both sides sort ascending best-first.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from enum import IntEnum
+from typing import Iterator, Sequence
+
+Level = Sequence  # [price, size, ...] as strings (wire) or numbers
+
+
+class BookState(IntEnum):
+    SYNCING = 0  # waiting for a snapshot, or resyncing after a gap
+    LIVE = 1  # in sync and valid
+    INVALID = 2  # failed validation (crossed); waits for a resync
+
+
+class BookSide:
+    """One side of a book, best level first."""
+
+    __slots__ = ("sizes", "keys", "is_bid", "depth")
+
+    def __init__(self, is_bid: bool, depth: int):
+        self.sizes: dict[float, float] = {}
+        self.keys: list[float] = []  # ascending; -price for bids
+        self.is_bid = is_bid
+        self.depth = depth
+
+    def clear(self) -> None:
+        self.sizes.clear()
+        self.keys.clear()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def best(self) -> float | None:
+        keys = self.keys
+        if not keys:
+            return None
+        return -keys[0] if self.is_bid else keys[0]
+
+    def set(self, price: float, size: float) -> None:
+        """Set the size at ``price``; 0 removes the level."""
+        sizes = self.sizes
+        key = -price if self.is_bid else price
+        if size == 0.0:
+            if price in sizes:
+                del sizes[price]
+                keys = self.keys
+                del keys[bisect_left(keys, key)]
+        else:
+            if price not in sizes:
+                insort(self.keys, key)
+            sizes[price] = size
+
+    def apply(self, levels: Sequence[Level]) -> None:
+        """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes), then trim to depth."""
+        set_level = self.set
+        for level in levels:
+            set_level(float(level[0]), float(level[1]))
+        if len(self.keys) > self.depth:
+            self.trim()
+
+    def apply_behind(self, levels: Sequence[Level], best: float) -> None:
+        """Apply only levels strictly worse than ``best`` (the rest is known to be older)."""
+        set_level = self.set
+        for level in levels:
+            price = float(level[0])
+            if (price < best) if self.is_bid else (price > best):
+                set_level(price, float(level[1]))
+        if len(self.keys) > self.depth:
+            self.trim()
+
+    def set_best(self, price: float, size: float) -> None:
+        """Make ``price`` the best level: drop every better level, then set its size."""
+        keys = self.keys
+        key = -price if self.is_bid else price
+        cut = bisect_left(keys, key)
+        if cut:
+            sizes = self.sizes
+            for dropped in keys[:cut]:
+                del sizes[-dropped if self.is_bid else dropped]
+            del keys[:cut]
+        self.set(price, size)
+
+    def trim(self) -> None:
+        keys, sizes = self.keys, self.sizes
+        for key in keys[self.depth:]:
+            del sizes[-key if self.is_bid else key]
+        del keys[self.depth:]
+
+    def levels(self) -> Iterator[tuple[float, float]]:
+        """(price, size) pairs, best first."""
+        sizes = self.sizes
+        if self.is_bid:
+            for key in self.keys:
+                yield -key, sizes[-key]
+        else:
+            for key in self.keys:
+                yield key, sizes[key]
+
+    def top(self, n: int) -> list[tuple[float, float]]:
+        sizes = self.sizes
+        sign = -1.0 if self.is_bid else 1.0
+        return [(sign * key, sizes[sign * key]) for key in self.keys[:n]]
+
+
+class OrderBook:
+    """The L2 book of one symbol on one exchange.
+
+    ``seq`` chains the exchange's diff stream. ``version`` (sequence or timestamp, per exchange)
+    orders the diff stream against a faster best-bid/offer stream: ``top_version`` is the
+    version of the last top-of-book patch, so an older diff never overwrites a newer top and
+    an older patch is never applied over a newer diff.
+    """
+
+    __slots__ = ("exchange", "symbol", "bids", "asks", "state", "seq", "version", "top_version",
+                 "received_at", "exchange_time", "updates")
+
+    def __init__(self, exchange: str, symbol: str, depth: int = 50):
+        self.exchange = exchange
+        self.symbol = symbol
+        self.bids = BookSide(True, depth)
+        self.asks = BookSide(False, depth)
+        self.state = BookState.SYNCING
+        self.seq = 0
+        self.version = 0
+        self.top_version = 0
+        self.received_at = 0.0  # local monotonic time of the last applied frame
+        self.exchange_time = 0.0  # exchange event time of the last applied frame, unix seconds
+        self.updates = 0
+
+    def reset(self, state: BookState = BookState.SYNCING) -> None:
+        self.bids.clear()
+        self.asks.clear()
+        self.state = state
+        self.seq = self.version = self.top_version = 0
+
+    def load_snapshot(self, bids: Sequence[Level], asks: Sequence[Level], seq: int, version: int,
+                      received_at: float, exchange_time: float = 0.0) -> None:
+        self.bids.clear()
+        self.asks.clear()
+        self.bids.apply(bids)
+        self.asks.apply(asks)
+        self.seq = seq
+        self.version = version
+        self.top_version = 0
+        self.state = BookState.SYNCING
+        self._touched(received_at, exchange_time)
+
+    def apply_diff(self, bids: Sequence[Level], asks: Sequence[Level], version: int,
+                   received_at: float, exchange_time: float = 0.0) -> None:
+        """Apply a diff; if a newer top-of-book patch exists, keep the top from it."""
+        if version > self.version:
+            self.version = version
+        if version > self.top_version:
+            self.bids.apply(bids)
+            self.asks.apply(asks)
+        else:
+            best_bid, best_ask = self.bids.best(), self.asks.best()
+            if bids:
+                self.bids.apply(bids) if best_bid is None else self.bids.apply_behind(bids, best_bid)
+            if asks:
+                self.asks.apply(asks) if best_ask is None else self.asks.apply_behind(asks, best_ask)
+        self._touched(received_at, exchange_time)
+
+    def patch_top(self, bid: float, bid_size: float, ask: float, ask_size: float, version: int,
+                  received_at: float, exchange_time: float = 0.0) -> bool:
+        """Apply a best bid/offer update newer than anything applied; False if it is stale."""
+        if version <= self.top_version or version <= self.version:
+            return False
+        self.top_version = version
+        if bid_size > 0.0:
+            self.bids.set_best(bid, bid_size)
+        if ask_size > 0.0:
+            self.asks.set_best(ask, ask_size)
+        self._touched(received_at, exchange_time)
+        return True
+
+    def _touched(self, received_at: float, exchange_time: float) -> None:
+        self.received_at = received_at
+        if exchange_time:
+            self.exchange_time = exchange_time
+        self.updates += 1
+        bids, asks = self.bids.keys, self.asks.keys
+        if bids and asks and -bids[0] >= asks[0]:
+            self.state = BookState.INVALID
+        elif self.state is BookState.SYNCING:
+            self.state = BookState.LIVE
+
+    def best_bid(self) -> float | None:
+        return self.bids.best()
+
+    def best_ask(self) -> float | None:
+        return self.asks.best()
+
+    def is_usable(self, now: float, staleness: float) -> bool:
+        """Live, two-sided and fresher than ``staleness`` seconds (monotonic clock)."""
+        return (self.state is BookState.LIVE and bool(self.bids.keys) and bool(self.asks.keys)
+                and now - self.received_at <= staleness)
+
+    def __repr__(self) -> str:
+        return (f"OrderBook({self.exchange} {self.symbol} {self.state.name} "
+                f"bid={self.best_bid()} ask={self.best_ask()} seq={self.seq})")

@@ -1,0 +1,154 @@
+"""The spread engine: on a book change, price every ordered exchange pair of that symbol and
+turn the result into opportunity lifecycle events (opened / updated / closed). No I/O."""
+from __future__ import annotations
+
+import itertools
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable
+
+from ..book import OrderBook
+from ..config import ScannerConfig
+from .costs import CostModel
+from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus
+from .pricing import gross_spread_bps, price_trade
+
+PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange)
+SizeLimit = Callable[[str, str, str], tuple[float, float]]  # -> (max quote to spend, max base to sell)
+
+
+@dataclass(slots=True)
+class OpenOpportunity:
+    """Lifecycle state of an opportunity while it is open."""
+
+    id: str
+    first_seen: float
+    last_seen: float
+    peak_net_profit: float
+    latest: Opportunity
+
+    def event(self, kind: EventType, reason: str | None = None) -> OpportunityEvent:
+        event_id = self.id if kind is not EventType.CLOSED else f"{self.id}.closed"
+        return OpportunityEvent(kind, self.latest, event_id, self.first_seen, self.last_seen,
+                                self.peak_net_profit, reason)
+
+
+class BookStore:
+    """All books, by (exchange, symbol) and by symbol."""
+
+    def __init__(self, exchanges: list[str], symbols: list[str], depth: int):
+        self.books = {(ex, sym): OrderBook(ex, sym, depth) for ex in exchanges for sym in symbols}
+        self.by_symbol = {sym: [self.books[ex, sym] for ex in exchanges] for sym in symbols}
+
+    def for_exchange(self, exchange: str) -> dict[str, OrderBook]:
+        return {sym: book for (ex, sym), book in self.books.items() if ex == exchange}
+
+
+class SpreadEngine:
+    """Prices cross-exchange trades for a symbol and tracks their lifecycle."""
+
+    def __init__(self, store: BookStore, costs: CostModel, config: ScannerConfig,
+                 size_limit: SizeLimit | None = None, clock: Callable[[], float] = time.monotonic,
+                 wall_clock: Callable[[], float] = time.time):
+        self.store = store
+        self.costs = costs
+        self.config = config
+        self.size_limit = size_limit
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.open: dict[PairKey, OpenOpportunity] = {}
+        self.suspect: set[PairKey] = set()
+        self.opened_total: Counter[PairKey] = Counter()
+        self.suspects_total: Counter[PairKey] = Counter()
+        self.evaluations = 0
+        self.last_evaluation = 0.0  # wall clock
+        self.pairs = {sym: list(itertools.permutations(books, 2))
+                      for sym, books in store.by_symbol.items()}
+
+    def evaluate(self, symbol: str) -> list[OpportunityEvent]:
+        """Re-price every ordered pair of ``symbol``; return the lifecycle events."""
+        now = self.clock()
+        wall = self.wall_clock()
+        self.evaluations += 1
+        self.last_evaluation = wall
+        events: list[OpportunityEvent] = []
+        staleness = self.config.staleness_seconds
+        usable = {book.exchange: book.is_usable(now, staleness) for book in self.store.by_symbol[symbol]}
+        for buy, sell in self.pairs[symbol]:
+            key = (symbol, buy.exchange, sell.exchange)
+            if not (usable[buy.exchange] and usable[sell.exchange]):
+                self._close(key, wall, "book unusable", events)
+                continue
+            self._evaluate_pair(key, buy, sell, wall, events)
+        return events
+
+    def sweep(self) -> list[OpportunityEvent]:
+        """Close opportunities whose books went stale without a new frame (called ~1/s)."""
+        events: list[OpportunityEvent] = []
+        for symbol in {key[0] for key in self.open}:
+            events += self.evaluate(symbol)
+        return events
+
+    def _evaluate_pair(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float,
+                       events: list[OpportunityEvent]) -> None:
+        best_ask, best_bid = buy.asks.keys[0], -sell.bids.keys[0]
+        if best_bid <= best_ask:
+            self._close(key, wall, "spread closed", events)
+            return
+        if gross_spread_bps(best_ask, best_bid) > self.config.max_gross_bps:
+            if key not in self.suspect:
+                self.suspect.add(key)
+                self.suspects_total[key] += 1
+            self._close(key, wall, "suspect", events)
+            return
+        self.suspect.discard(key)
+        opportunity = self._price(key, buy, sell, wall)
+        if opportunity is None or not self._qualifies(opportunity):
+            self._close(key, wall, "below threshold", events)
+            return
+        state = self.open.get(key)
+        if state is None:
+            state = OpenOpportunity(uuid.uuid4().hex, wall, wall, opportunity.net_profit, opportunity)
+            self.open[key] = state
+            if not opportunity.blocked:
+                self.opened_total[key] += 1
+            events.append(state.event(EventType.OPENED))
+            return
+        changed = (opportunity.size != state.latest.size or opportunity.net_profit != state.latest.net_profit)
+        state.last_seen = wall
+        state.latest = opportunity
+        if opportunity.net_profit > state.peak_net_profit:
+            state.peak_net_profit = opportunity.net_profit
+        if changed:
+            events.append(state.event(EventType.UPDATED))
+
+    def _price(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float) -> Opportunity | None:
+        symbol = key[0]
+        costs = self.costs
+        cap, max_base = self.config.notional_cap, float("inf")
+        if self.size_limit is not None:
+            quote_room, base_room = self.size_limit(*key)
+            cap, max_base = min(cap, quote_room), base_room
+            if cap <= 0 or max_base <= 0:
+                return None
+        return price_trade(
+            buy, sell, costs.taker_fee(buy.exchange, symbol), costs.taker_fee(sell.exchange, symbol),
+            costs.transfer(symbol.split("/")[0], buy.exchange, sell.exchange), cap, wall, max_base)
+
+    def _qualifies(self, opportunity: Opportunity) -> bool:
+        return (opportunity.net_profit > 0.0
+                and opportunity.net_profit >= self.config.min_net_profit
+                and opportunity.net_profit_bps >= self.config.min_net_bps)
+
+    def _close(self, key: PairKey, wall: float, reason: str, events: list[OpportunityEvent]) -> None:
+        state = self.open.pop(key, None)
+        if state is not None:
+            state.last_seen = wall
+            events.append(state.event(EventType.CLOSED, reason))
+
+    def actionable(self) -> list[OpenOpportunity]:
+        """Open opportunities that are not blocked, best net profit first."""
+        states = [s for s in self.open.values() if s.latest.costs.transfer_status is not TransferStatus.BLOCKED]
+        return sorted(states, key=lambda s: -s.latest.net_profit)

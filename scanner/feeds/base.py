@@ -1,0 +1,105 @@
+"""What every exchange adapter provides; connection handling lives in ``runner``."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable, ClassVar
+
+import aiohttp
+import orjson
+
+from ..book import BookState, OrderBook
+
+Send = Callable[[str], Awaitable[None]]
+BookListener = Callable[[OrderBook], None]
+
+
+class Resync(Exception):
+    """The book of ``symbol`` lost sync (gap, crossed, exchange reset) and must be rebuilt."""
+
+    def __init__(self, symbol: str, reason: str):
+        super().__init__(f"{symbol}: {reason}")
+        self.symbol = symbol
+        self.reason = reason
+
+
+class FeedError(Exception):
+    """The exchange reported an error or announced a shutdown; the connection is restarted."""
+
+
+@dataclass
+class FeedStats:
+    """Counters of one exchange feed, read by the metrics collector at scrape time."""
+
+    up: bool = False
+    messages: int = 0
+    reconnects: int = 0
+    last_message_at: float = 0.0  # monotonic
+    resyncs: Counter = field(default_factory=Counter)  # reason -> count
+    errors: Counter = field(default_factory=Counter)  # kind -> count
+    last_error: str = ""
+
+
+class Venue(ABC):
+    """One exchange's public market-data protocol: URLs, subscriptions, parsing and sync rules.
+
+    ``handle`` parses one frame and updates the books, calling ``on_book`` for each book it
+    changed; it raises ``Resync`` when a book lost sync and ``FeedError`` on an exchange error.
+    """
+
+    name: ClassVar[str]
+    default_ws_url: ClassVar[str]
+    default_rest_url: ClassVar[str] = ""
+    ping_interval: ClassVar[float | None] = None  # seconds between application-level pings
+
+    def __init__(self, books: dict[str, OrderBook], on_book: BookListener,
+                 ws_url: str = "", rest_url: str = ""):
+        self.books = books  # unified symbol -> book
+        self.on_book = on_book
+        self.ws_url = (ws_url or self.default_ws_url).rstrip("/")
+        self.rest_url = (rest_url or self.default_rest_url).rstrip("/")
+        self.http: aiohttp.ClientSession | None = None
+        self.by_id = {self.market_id(symbol): book for symbol, book in books.items()}
+
+    @staticmethod
+    @abstractmethod
+    def market_id(symbol: str) -> str:
+        """The exchange's id of a unified symbol ("BTC/USDT" -> "BTCUSDT")."""
+
+    def connect_url(self) -> str:
+        return self.ws_url
+
+    @abstractmethod
+    def subscribe_messages(self) -> list[str]:
+        """Messages sent right after connecting."""
+
+    def ping_message(self) -> str | None:
+        return None
+
+    @abstractmethod
+    def handle(self, frame: bytes, received_at: float) -> None:
+        """Parse one frame and apply it to the books."""
+
+    async def on_connected(self, send: Send) -> None:
+        """Start whatever sync the protocol needs once subscribed (default: nothing)."""
+
+    @abstractmethod
+    async def resync(self, symbol: str, send: Send) -> None:
+        """Rebuild the book of ``symbol`` (it has been reset to SYNCING)."""
+
+    async def get_json(self, path: str, params: dict[str, Any]) -> Any:
+        """GET a REST endpoint of this exchange and decode its JSON body."""
+        assert self.http is not None, "the runner opens the HTTP session"
+        async with self.http.get(self.rest_url + path, params=params) as response:
+            body = await response.read()
+            if response.status != 200:
+                raise FeedError(f"GET {path} returned HTTP {response.status}: {body[:200]!r}")
+            return orjson.loads(body)
+
+    def reset_all(self) -> None:
+        """Mark every book as syncing (on disconnect) and tell the listener."""
+        for book in self.books.values():
+            if book.state is not BookState.SYNCING or book.bids.keys:
+                book.reset()
+                self.on_book(book)

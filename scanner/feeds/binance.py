@@ -1,0 +1,117 @@
+"""Binance spot: combined streams ``<sym>@depth@100ms`` + ``<sym>@bookTicker``, depth synced to
+the REST snapshot by Binance's U/u rules; server pings are answered by the websockets library."""
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import orjson
+
+from ..book import BookState, OrderBook
+from .base import FeedError, Resync, Send, Venue
+
+SNAPSHOT_LIMIT = 100  # REST weight 5; the book keeps at most book_depth levels anyway
+MAX_BUFFERED = 2000  # diffs kept per symbol while waiting for a snapshot
+
+
+class Binance(Venue):
+    name = "binance"
+    default_ws_url = "wss://stream.binance.com:9443"
+    default_rest_url = "https://api.binance.com"
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.buffers: dict[str, list[dict]] = {symbol: [] for symbol in self.books}
+        self.streams: dict[str, tuple] = {}
+        for symbol, book in self.books.items():
+            stream = self.market_id(symbol).lower()
+            self.streams[f"{stream}@depth@100ms"] = (self._on_depth, book)
+            self.streams[f"{stream}@bookTicker"] = (self._on_book_ticker, book)
+        self._snapshot_slots = asyncio.Semaphore(4)
+
+    @staticmethod
+    def market_id(symbol: str) -> str:
+        return symbol.replace("/", "")
+
+    def connect_url(self) -> str:
+        return f"{self.ws_url}/stream"
+
+    def subscribe_messages(self) -> list[str]:
+        names = list(self.streams)
+        chunks = [names[i:i + 200] for i in range(0, len(names), 200)]
+        return [orjson.dumps({"method": "SUBSCRIBE", "params": chunk, "id": n + 1}).decode()
+                for n, chunk in enumerate(chunks)]
+
+    def handle(self, frame: bytes, received_at: float) -> None:
+        message = orjson.loads(frame)
+        route = self.streams.get(message.get("stream"))
+        if route is not None:
+            route[0](route[1], message["data"], received_at)
+        elif "code" in message:
+            raise FeedError(f"binance error {message['code']}: {message.get('msg')}")
+        elif message.get("stream") == "!serverShutdown" or message.get("e") == "serverShutdown":
+            raise FeedError("binance announced a server shutdown")
+        # subscription acks ({"result": null, "id": n}) need nothing
+
+    def _on_depth(self, book: OrderBook, event: dict, received_at: float) -> None:
+        if book.state is not BookState.LIVE:
+            buffer = self.buffers[book.symbol]
+            buffer.append(event)
+            if len(buffer) > MAX_BUFFERED:
+                del buffer[: MAX_BUFFERED // 2]
+            return
+        last = event["u"]
+        if last <= book.seq:
+            return
+        if event["U"] > book.seq + 1:
+            raise Resync(book.symbol, "gap")
+        book.apply_diff(event["b"], event["a"], last, received_at, event["E"] / 1000.0)
+        book.seq = last
+        if book.state is BookState.INVALID:
+            raise Resync(book.symbol, "crossed")
+        self.on_book(book)
+
+    def _on_book_ticker(self, book: OrderBook, ticker: dict, received_at: float) -> None:
+        if book.state is not BookState.LIVE:
+            return
+        if book.patch_top(float(ticker["b"]), float(ticker["B"]), float(ticker["a"]),
+                          float(ticker["A"]), ticker["u"], received_at):
+            if book.state is BookState.INVALID:
+                raise Resync(book.symbol, "crossed")
+            self.on_book(book)
+
+    async def on_connected(self, send: Send) -> None:
+        await asyncio.gather(*(self.resync(symbol, send) for symbol in self.books))
+
+    async def resync(self, symbol: str, send: Send) -> None:
+        """Fetch the REST snapshot and replay the buffered diffs onto it (Binance's procedure)."""
+        book = self.books[symbol]
+        buffer = self.buffers[symbol]
+        buffer.clear()
+        async with self._snapshot_slots:
+            while True:
+                snapshot = await self.get_json(
+                    "/api/v3/depth", {"symbol": self.market_id(symbol), "limit": SNAPSHOT_LIMIT})
+                if self._replay(book, snapshot):
+                    break
+                book.reset()
+                await asyncio.sleep(0.2)  # the snapshot did not join the stream; fetch again
+        self.on_book(book)
+
+    def _replay(self, book: OrderBook, snapshot: dict) -> bool:
+        """Load the snapshot and apply the buffered diffs after it; False if they do not join."""
+        last_id = snapshot["lastUpdateId"]
+        buffer = self.buffers[book.symbol]
+        pending = [event for event in buffer if event["u"] > last_id]
+        if pending and pending[0]["U"] > last_id + 1:
+            return False
+        now = time.monotonic()
+        book.load_snapshot(snapshot["bids"], snapshot["asks"], last_id, last_id, now)
+        buffer.clear()
+        try:
+            for event in pending:
+                self._on_depth(book, event, now)
+        except Resync:
+            return False
+        return True

@@ -1,0 +1,85 @@
+"""Bybit v5 spot: ``orderbook.50`` (snapshot then deltas chained by ``u``; any snapshot resets
+the book) and ``orderbook.1`` (best bid/offer, patched by matching-engine time ``cts``);
+JSON ``{"op":"ping"}`` heartbeat."""
+from __future__ import annotations
+
+import orjson
+
+from ..book import BookState, OrderBook
+from .base import FeedError, Resync, Send, Venue
+
+DEPTH = 50
+
+
+class Bybit(Venue):
+    name = "bybit"
+    default_ws_url = "wss://stream.bybit.com/v5/public/spot"
+    default_rest_url = "https://api.bybit.com"
+    ping_interval = 20.0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.topics: dict[str, tuple] = {}
+        for market_id, book in self.by_id.items():
+            self.topics[f"orderbook.{DEPTH}.{market_id}"] = (self._on_depth, book)
+            self.topics[f"orderbook.1.{market_id}"] = (self._on_top, book)
+
+    @staticmethod
+    def market_id(symbol: str) -> str:
+        return symbol.replace("/", "")
+
+    def subscribe_messages(self) -> list[str]:
+        topics = list(self.topics)
+        return [self._request("subscribe", topics[i:i + 10]) for i in range(0, len(topics), 10)]
+
+    @staticmethod
+    def _request(op: str, topics: list[str]) -> str:
+        return orjson.dumps({"req_id": op, "op": op, "args": topics}).decode()
+
+    def ping_message(self) -> str:
+        return '{"req_id":"ping","op":"ping"}'
+
+    def handle(self, frame: bytes, received_at: float) -> None:
+        message = orjson.loads(frame)
+        route = self.topics.get(message.get("topic"))
+        if route is not None:
+            route[0](route[1], message, received_at)
+        elif message.get("success") is False:
+            raise FeedError(f"bybit {message.get('op')} failed: {message.get('ret_msg')}")
+        # subscribe acks and pongs need nothing
+
+    def _on_depth(self, book: OrderBook, message: dict, received_at: float) -> None:
+        data = message["data"]
+        cts = message.get("cts") or message["ts"]
+        if message["type"] == "snapshot":
+            book.load_snapshot(data["b"], data["a"], data["u"], cts, received_at, cts / 1000.0)
+        else:
+            if book.state is BookState.SYNCING:
+                return
+            if data["u"] != book.seq + 1:
+                raise Resync(book.symbol, "gap")
+            book.apply_diff(data["b"], data["a"], cts, received_at, cts / 1000.0)
+            book.seq = data["u"]
+        if book.state is BookState.INVALID:
+            raise Resync(book.symbol, "crossed")
+        self.on_book(book)
+
+    def _on_top(self, book: OrderBook, message: dict, received_at: float) -> None:
+        if book.state is not BookState.LIVE:
+            return
+        data = message["data"]
+        bids, asks = data["b"], data["a"]
+        if not bids or not asks:
+            return
+        cts = message.get("cts") or message["ts"]
+        if book.patch_top(float(bids[0][0]), float(bids[0][1]), float(asks[0][0]),
+                          float(asks[0][1]), cts, received_at, cts / 1000.0):
+            if book.state is BookState.INVALID:
+                raise Resync(book.symbol, "crossed")
+            self.on_book(book)
+
+    async def resync(self, symbol: str, send: Send) -> None:
+        """Resubscribe the depth topic: Bybit answers with a fresh snapshot."""
+        topic = f"orderbook.{DEPTH}.{self.market_id(symbol)}"
+        await send(self._request("unsubscribe", [topic]))
+        await send(self._request("subscribe", [topic]))

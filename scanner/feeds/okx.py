@@ -1,0 +1,90 @@
+"""OKX v5 public: ``books`` (snapshot then updates chained by seqId/prevSeqId) and ``bbo-tbt``
+(best bid/offer every 10 ms, patched onto the book by timestamp); text ``ping``/``pong``."""
+from __future__ import annotations
+
+import orjson
+
+from ..book import BookState, OrderBook
+from .base import FeedError, Resync, Send, Venue
+
+
+class Okx(Venue):
+    name = "okx"
+    default_ws_url = "wss://ws.okx.com:8443/ws/v5/public"
+    default_rest_url = "https://www.okx.com"
+    ping_interval = 20.0  # OKX closes a connection idle for 30 s
+
+    @staticmethod
+    def market_id(symbol: str) -> str:
+        return symbol.replace("/", "-")
+
+    def subscribe_messages(self) -> list[str]:
+        ids = list(self.by_id)
+        return [self._request("subscribe", ids[i:i + 50]) for i in range(0, len(ids), 50)]
+
+    @staticmethod
+    def _request(op: str, inst_ids: list[str]) -> str:
+        args = [{"channel": channel, "instId": inst_id}
+                for inst_id in inst_ids for channel in ("books", "bbo-tbt")]
+        return orjson.dumps({"id": op[:5], "op": op, "args": args}).decode()
+
+    def ping_message(self) -> str:
+        return "ping"
+
+    def handle(self, frame: bytes, received_at: float) -> None:
+        if frame == b"pong":
+            return
+        message = orjson.loads(frame)
+        arg = message.get("arg")
+        data = message.get("data")
+        if data is None:
+            self._on_event(message)
+            return
+        book = self.by_id.get(arg["instId"])
+        if book is None:
+            return
+        if arg["channel"] == "books":
+            self._on_books(book, message.get("action"), data[0], received_at)
+        else:
+            self._on_bbo(book, data[0], received_at)
+
+    def _on_event(self, message: dict) -> None:
+        event = message.get("event")
+        if event == "error":
+            raise FeedError(f"okx error {message.get('code')}: {message.get('msg')}")
+        if event == "notice":  # e.g. 64008: connection will close for a service upgrade
+            raise FeedError(f"okx notice {message.get('code')}: {message.get('msg')}")
+        # subscribe/unsubscribe acks need nothing
+
+    def _on_books(self, book: OrderBook, action: str | None, data: dict, received_at: float) -> None:
+        ts = int(data["ts"])
+        if action == "snapshot":
+            book.load_snapshot(data["bids"], data["asks"], data["seqId"], ts, received_at,
+                               ts / 1000.0)
+        else:
+            if book.state is BookState.SYNCING:
+                return  # updates before the (re)subscription's snapshot
+            if data["prevSeqId"] != book.seq:
+                raise Resync(book.symbol, "gap")
+            book.apply_diff(data["bids"], data["asks"], ts, received_at, ts / 1000.0)
+            book.seq = data["seqId"]
+        if book.state is BookState.INVALID:
+            raise Resync(book.symbol, "crossed")
+        self.on_book(book)
+
+    def _on_bbo(self, book: OrderBook, data: dict, received_at: float) -> None:
+        if book.state is not BookState.LIVE:
+            return
+        bid, ask = data["bids"][0], data["asks"][0]
+        ts = int(data["ts"])
+        if book.patch_top(float(bid[0]), float(bid[1]), float(ask[0]), float(ask[1]), ts,
+                          received_at, ts / 1000.0):
+            if book.state is BookState.INVALID:
+                raise Resync(book.symbol, "crossed")
+            self.on_book(book)
+
+    async def resync(self, symbol: str, send: Send) -> None:
+        """Resubscribe the instrument: OKX answers with a fresh snapshot."""
+        inst_id = self.market_id(symbol)
+        await send(self._request("unsubscribe", [inst_id]))
+        await send(self._request("subscribe", [inst_id]))

@@ -1,0 +1,167 @@
+"""Connection handling shared by every exchange: connect, subscribe, heartbeat, read, resync,
+reconnect with jittered exponential backoff, and reconnect when a connected feed goes silent."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+
+import aiohttp
+import orjson
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from ..book import BookState
+from .base import FeedError, FeedStats, Resync, Venue
+
+log = logging.getLogger(__name__)
+
+MALFORMED = (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError)
+
+
+class Backoff:
+    """Exponential backoff with full jitter, reset after a connection that stayed up."""
+
+    def __init__(self, initial: float = 0.5, maximum: float = 30.0, rng: random.Random | None = None):
+        self.initial, self.maximum = initial, maximum
+        self.attempt = 0
+        self.rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        ceiling = min(self.maximum, self.initial * 2 ** self.attempt)
+        self.attempt += 1
+        return self.rng.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+class FeedRunner:
+    """Keeps one exchange's feed connected and its books in sync, forever."""
+
+    def __init__(self, venue: Venue, stats: FeedStats, silence_seconds: float = 15.0,
+                 backoff: Backoff | None = None):
+        self.venue = venue
+        self.stats = stats
+        self.silence_seconds = silence_seconds
+        self.backoff = backoff or Backoff()
+        self._resyncing: dict[str, asyncio.Task] = {}
+        self._ws: websockets.ClientConnection | None = None
+
+    async def run(self) -> None:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
+            self.venue.http = http
+            while True:
+                started = time.monotonic()
+                try:
+                    await self._session()
+                except asyncio.CancelledError:
+                    raise
+                except (OSError, ConnectionClosed, FeedError, asyncio.TimeoutError,
+                        websockets.InvalidHandshake, websockets.InvalidURI) as exc:
+                    self._note_error("disconnect", exc)
+                finally:
+                    self._down()
+                if time.monotonic() - started > 60:
+                    self.backoff.reset()
+                delay = self.backoff.next_delay()
+                log.info("%s: reconnecting in %.1fs", self.venue.name, delay)
+                await asyncio.sleep(delay)
+                self.stats.reconnects += 1
+
+    async def _session(self) -> None:
+        venue = self.venue
+        async with websockets.connect(venue.connect_url(), compression=None, max_size=2**24,
+                                      ping_interval=20, ping_timeout=20, open_timeout=10) as ws:
+            self._ws = ws
+            for message in venue.subscribe_messages():
+                await ws.send(message)
+            self.stats.up = True
+            self.stats.last_message_at = time.monotonic()
+            log.info("%s: connected to %s", venue.name, _redact(venue.connect_url()))
+            helpers = [asyncio.create_task(self._watch_silence(ws))]
+            if venue.ping_interval:
+                helpers.append(asyncio.create_task(self._heartbeat(ws)))
+            helpers.append(asyncio.create_task(venue.on_connected(self.send)))
+            try:
+                await self._read(ws)
+            finally:
+                for task in helpers:
+                    task.cancel()
+
+    async def _read(self, ws: websockets.ClientConnection) -> None:
+        stats, handle, monotonic = self.stats, self.venue.handle, time.monotonic
+        while True:
+            frame = await ws.recv(decode=False)
+            received_at = monotonic()
+            stats.messages += 1
+            stats.last_message_at = received_at
+            try:
+                handle(frame, received_at)
+            except Resync as exc:
+                self.request_resync(exc.symbol, exc.reason)
+            except FeedError:
+                raise
+            except MALFORMED as exc:
+                self._note_error("malformed", exc, frame)
+
+    async def send(self, message: str) -> None:
+        if self._ws is not None:
+            await self._ws.send(message)
+
+    def request_resync(self, symbol: str, reason: str) -> None:
+        """Reset a book to SYNCING and rebuild it, once at a time per symbol."""
+        book = self.venue.books[symbol]
+        book.reset(BookState.SYNCING)
+        self.venue.on_book(book)
+        self.stats.resyncs[reason] += 1
+        log.warning("%s %s: resync (%s)", self.venue.name, symbol, reason)
+        running = self._resyncing.get(symbol)
+        if running is None or running.done():
+            self._resyncing[symbol] = asyncio.create_task(self._resync(symbol))
+
+    async def _resync(self, symbol: str) -> None:
+        try:
+            await self.venue.resync(symbol, self.send)
+        except (OSError, FeedError, aiohttp.ClientError, asyncio.TimeoutError, ConnectionClosed) as exc:
+            self._note_error("resync", exc)
+            if self._ws is not None:
+                await self._ws.close(code=1011, reason="resync failed")
+
+    async def _heartbeat(self, ws: websockets.ClientConnection) -> None:
+        message = self.venue.ping_message()
+        while message:
+            await asyncio.sleep(self.venue.ping_interval)
+            await ws.send(message)
+
+    async def _watch_silence(self, ws: websockets.ClientConnection) -> None:
+        while True:
+            await asyncio.sleep(min(1.0, self.silence_seconds / 4))
+            silent_for = time.monotonic() - self.stats.last_message_at
+            if silent_for > self.silence_seconds:
+                self.stats.errors["silent"] += 1
+                log.warning("%s: no frame for %.1fs, reconnecting", self.venue.name, silent_for)
+                await ws.close(code=4000, reason="silent feed")
+                return
+
+    def _down(self) -> None:
+        self.stats.up = False
+        self._ws = None
+        for task in self._resyncing.values():
+            task.cancel()
+        self._resyncing.clear()
+        self.venue.reset_all()
+
+    def _note_error(self, kind: str, exc: BaseException, frame: bytes | None = None) -> None:
+        self.stats.errors[kind] += 1
+        self.stats.last_error = f"{type(exc).__name__}: {exc}"
+        if frame is not None:
+            log.warning("%s: %s frame skipped (%s): %.120r", self.venue.name, kind, exc, frame)
+        else:
+            log.warning("%s: %s (%s)", self.venue.name, kind, self.stats.last_error)
+
+
+def _redact(url: str) -> str:
+    """Keep scheme, host and path; drop query strings (tokens live there on some exchanges)."""
+    return url.split("?", 1)[0]
