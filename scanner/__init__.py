@@ -1,0 +1,2 @@
+"""arbscan: cross-exchange crypto arbitrage scanner."""
+__version__ = "0.1.0"

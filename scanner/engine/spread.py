@@ -38,9 +38,12 @@ class OpenOpportunity:
 class BookStore:
     """All books, by (exchange, symbol) and by symbol."""
 
-    def __init__(self, exchanges: list[str], symbols: list[str], depth: int):
-        self.books = {(ex, sym): OrderBook(ex, sym, depth) for ex in exchanges for sym in symbols}
-        self.by_symbol = {sym: [self.books[ex, sym] for ex in exchanges] for sym in symbols}
+    def __init__(self, listings: dict[str, list[str]], depth: int):
+        """``listings``: exchange -> the unified symbols it trades."""
+        self.books = {(ex, sym): OrderBook(ex, sym, depth) for ex, syms in listings.items() for sym in syms}
+        self.by_symbol: dict[str, list[OrderBook]] = {}
+        for book in self.books.values():
+            self.by_symbol.setdefault(book.symbol, []).append(book)
 
     def for_exchange(self, exchange: str) -> dict[str, OrderBook]:
         return {sym: book for (ex, sym), book in self.books.items() if ex == exchange}

@@ -1,0 +1,117 @@
+"""Wires feeds, books, the spread engine and the publishers into one asyncio service."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Callable, TextIO
+
+from .book import OrderBook
+from .config import Config
+from .engine.costs import CostModel
+from .engine.opportunity import OpportunityEvent
+from .engine.spread import BookStore, SpreadEngine
+from .feeds import VENUES, FeedStats
+from .feeds.runner import FeedRunner
+from .metadata import Metadata
+from .publish import terminal
+from .publish.metrics import MetricsServer, ScannerCollector
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[OpportunityEvent], None]
+
+
+def listings(config: Config, metadata: Metadata) -> dict[str, list[str]]:
+    """The configured symbols each enabled exchange lists (all of them if metadata has none)."""
+    result = {}
+    for exchange in config.enabled_exchanges():
+        known = set(metadata.symbols(exchange))
+        symbols = [s for s in config.scanner.symbols if not known or s in known]
+        skipped = [s for s in config.scanner.symbols if s not in symbols]
+        if skipped:
+            log.info("%s does not list %s; not subscribed", exchange, ", ".join(skipped))
+        result[exchange] = symbols
+    return result
+
+
+class Scanner:
+    """One scanner process: feeds -> books -> engine -> metrics, alerts, paper, terminal."""
+
+    def __init__(self, config: Config, metadata: Metadata):
+        self.config = config
+        self.store = BookStore(listings(config, metadata), config.scanner.book_depth)
+        self.costs = CostModel(metadata, config.exchanges)
+        self.engine = SpreadEngine(self.store, self.costs, config.scanner)
+        self.stats = {exchange: FeedStats() for exchange in config.enabled_exchanges()}
+        self.listeners: list[Listener] = []
+        self.runners = [self._runner(exchange) for exchange in config.enabled_exchanges()]
+        self.metrics: MetricsServer | None = None
+        self.collector = ScannerCollector(self.engine, self.stats)
+        if config.metrics.enabled:
+            self.metrics = MetricsServer(self.collector, config.metrics.host, config.metrics.port)
+            self.listeners.append(self.metrics.on_event)
+        self._dirty: set[str] = set()
+        self._flush_scheduled = False
+
+    def _runner(self, exchange: str) -> FeedRunner:
+        settings = self.config.exchanges[exchange]
+        venue = VENUES[exchange](self.store.for_exchange(exchange), self.on_book,
+                                 ws_url=settings.ws_url, rest_url=settings.rest_url)
+        return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds)
+
+    def on_book(self, book: OrderBook) -> None:
+        """A book changed: evaluate its symbol once the current burst of frames is handled."""
+        self._dirty.add(book.symbol)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        dirty, self._dirty = self._dirty, set()
+        evaluate = self.engine.evaluate
+        for symbol in dirty:
+            events = evaluate(symbol)
+            if events:
+                self.dispatch(events)
+
+    def dispatch(self, events: list[OpportunityEvent]) -> None:
+        for event in events:
+            for listener in self.listeners:
+                try:
+                    listener(event)
+                except Exception:  # one broken listener must not stop the others
+                    log.exception("listener %r failed on %s", listener, event.type.value)
+
+    async def run(self, duration: float | None = None, view: TextIO | None = None,
+                  view_interval: float = 1.0) -> None:
+        """Run until cancelled, or for ``duration`` seconds; print the live view to ``view``."""
+        if self.metrics is not None:
+            await self.metrics.start()
+            log.info("metrics on http://%s:%d/metrics", self.config.metrics.host, self.config.metrics.port)
+        tasks = [asyncio.create_task(runner.run(), name=f"feed-{runner.venue.name}") for runner in self.runners]
+        tasks.append(asyncio.create_task(self._housekeeping(view, view_interval)))
+        try:
+            if duration is None:
+                await asyncio.gather(*tasks)
+            else:
+                await asyncio.sleep(duration)
+        finally:
+            for task in tasks:
+                task.cancel()
+            for task in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            if self.metrics is not None:
+                await self.metrics.stop()
+
+    async def _housekeeping(self, view: TextIO | None, interval: float) -> None:
+        """Close opportunities on books that went stale, and refresh the terminal view."""
+        while True:
+            await asyncio.sleep(interval)
+            events = self.engine.sweep()
+            if events:
+                self.dispatch(events)
+            if view is not None:
+                terminal.show(self.engine, self.stats, view)

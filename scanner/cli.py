@@ -1,0 +1,172 @@
+"""The ``arbscan`` command line."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Coroutine
+
+from . import __version__
+from .config import ConfigError, load_config
+
+DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
+
+
+class UserError(Exception):
+    """A problem the user can fix; printed as one line without a traceback."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return args.handler(args) or 0
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"arbscan: {problem}", file=sys.stderr)
+        return 2
+    except (UserError, OSError, ValueError) as exc:
+        print(f"arbscan: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="arbscan", description="Cross-exchange crypto arbitrage scanner.")
+    parser.add_argument("--version", action="version", version=f"arbscan {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    run = commands.add_parser("run", help="scan the exchanges configured in --config (the real ones by default)")
+    run.add_argument("--config", type=Path, help="TOML config file (default: built-in defaults, real exchanges)")
+    run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.add_argument("--no-view", action="store_true", help="do not print the live terminal view")
+    run.set_defaults(handler=cmd_run)
+
+    demo = commands.add_parser("demo", help="run the scanner against the built-in simulated exchanges")
+    demo.add_argument("--config", type=Path, help="optional TOML config (exchange URLs are replaced by the simulator's)")
+    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--symbols", help=f"comma-separated symbols (default: {','.join(DEMO_SYMBOLS)})")
+    demo.add_argument("--metrics-port", type=int, help="metrics port (default 9108)")
+    demo.add_argument("--seed", type=int, default=7, help="market model seed")
+    demo.add_argument("--no-view", action="store_true", help="do not print the live terminal view")
+    demo.set_defaults(handler=cmd_demo)
+
+    check = commands.add_parser("check-config", help="validate a config file and print the effective config")
+    check.add_argument("file", type=Path)
+    check.set_defaults(handler=cmd_check_config)
+
+    markets = commands.add_parser("markets", help="exchange metadata: fees, networks, withdrawal status")
+    markets_commands = markets.add_subparsers(required=True, metavar="ACTION")
+    refresh = markets_commands.add_parser("refresh", help="fetch metadata with ccxt and cache it on disk")
+    refresh.add_argument("--config", type=Path)
+    refresh.add_argument("--exchanges", help="comma-separated exchanges (default: the enabled ones)")
+    refresh.set_defaults(handler=cmd_markets_refresh)
+    show = markets_commands.add_parser("show", help="print the cached (or bundled) metadata")
+    show.add_argument("--config", type=Path)
+    show.add_argument("--exchange")
+    show.add_argument("--asset")
+    show.set_defaults(handler=cmd_markets_show)
+    return parser
+
+
+def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
+    """Run on uvloop where available."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(coroutine)
+    return uvloop.run(coroutine)
+
+
+def _load_metadata(config):
+    from .metadata import load_metadata
+
+    return load_metadata(config.metadata.cache_path or None)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .app import Scanner
+
+    config = load_config(args.config)
+    scanner = Scanner(config, _load_metadata(config))
+    run_async(scanner.run(args.duration, view=None if args.no_view else sys.stdout))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    config = load_config(args.config)
+    if args.symbols:
+        config.scanner.symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+    elif args.config is None:
+        config.scanner.symbols = list(DEMO_SYMBOLS)
+    if args.metrics_port is not None:
+        config.metrics.port = args.metrics_port
+    run_async(run_demo(config, duration=args.duration, seed=args.seed,
+                       view=None if args.no_view else sys.stdout))
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    _print_toml(config.as_dict())
+    return 0
+
+
+def _print_toml(data: dict, prefix: str = "") -> None:
+    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
+    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
+    if prefix and (scalars or not tables):
+        print(f"[{prefix}]")
+    for key, value in scalars.items():
+        if value is None:
+            print(f"# {key} = (not set)")
+        else:
+            print(f"{key} = {_toml_value(value)}")
+    if scalars:
+        print()
+    for key, value in tables.items():
+        _print_toml(value, f"{prefix}.{key}" if prefix else key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def cmd_markets_refresh(args: argparse.Namespace) -> int:
+    from .metadata import DEFAULT_CACHE_PATH, refresh
+
+    config = load_config(args.config)
+    exchanges = args.exchanges.split(",") if args.exchanges else config.enabled_exchanges()
+    path = Path(config.metadata.cache_path) if config.metadata.cache_path else DEFAULT_CACHE_PATH
+    metadata = run_async(refresh(exchanges, config.scanner.symbols, path))
+    for exchange, error in getattr(metadata, "errors", {}).items():
+        print(f"arbscan: {exchange}: {error} (kept the previous data)", file=sys.stderr)
+    print(f"metadata for {', '.join(exchanges)} cached in {path}")
+    return 1 if getattr(metadata, "errors", None) else 0
+
+
+def cmd_markets_show(args: argparse.Namespace) -> int:
+    from .metadata import describe
+
+    config = load_config(args.config)
+    print(describe(_load_metadata(config), exchange=args.exchange, asset=args.asset))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
