@@ -7,13 +7,15 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from ..book import OrderBook
 from ..config import ScannerConfig
-from .costs import CostModel
 from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus
 from .pricing import gross_spread_bps, price_trade
+
+if TYPE_CHECKING:
+    from .costs import CostModel
 
 PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange)
 SizeLimit = Callable[[str, str, str], tuple[float, float]]  # -> (max quote to spend, max base to sell)

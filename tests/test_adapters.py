@@ -1,0 +1,202 @@
+"""Each adapter parses the verbatim exchange samples and enforces its exchange's sync rules."""
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from scanner.book import BookState, OrderBook
+from scanner.feeds import FeedError, Resync
+from scanner.feeds.binance import Binance
+from scanner.feeds.bybit import Bybit
+from scanner.feeds.okx import Okx
+from tests.samples import sample
+
+
+def venue(cls, *symbols):
+    changed: list[OrderBook] = []
+    books = {s: OrderBook(cls.name, s, 50) for s in symbols}
+    return cls(books, changed.append), books, changed
+
+
+def combined(stream: str, payload: bytes) -> bytes:
+    return b'{"stream":"%s","data":%s}' % (stream.encode(), payload)
+
+
+def depth_event(first: int, last: int, bids=(), asks=()) -> bytes:
+    return combined("btcusdt@depth@100ms", orjson.dumps(
+        {"e": "depthUpdate", "E": 1672515782136, "s": "BTCUSDT", "U": first, "u": last,
+         "b": list(bids), "a": list(asks)}))
+
+
+# --- Binance -------------------------------------------------------------------------------
+
+def test_binance_subscribes_to_depth_and_book_ticker_on_combined_stream():
+    binance, _, _ = venue(Binance, "BTC/USDT")
+    assert binance.connect_url() == "wss://stream.binance.com:9443/stream"
+    (message,) = binance.subscribe_messages()
+    assert orjson.loads(message) == {"method": "SUBSCRIBE", "id": 1,
+                                     "params": ["btcusdt@depth@100ms", "btcusdt@bookTicker"]}
+
+
+def test_binance_parses_verbatim_rest_snapshot_and_depth_update():
+    binance, books, changed = venue(Binance, "BNB/BTC")
+    snapshot = orjson.loads(sample("binance", "rest_depth_snapshot_GET_api_v3_depth"))
+    assert binance._replay(books["BNB/BTC"], snapshot)
+    assert books["BNB/BTC"].best_ask() == 4.000002 and books["BNB/BTC"].seq == 1027024
+    # the sample diff (U=157, u=160) joins a snapshot at 156 from the same era of prices
+    binance._replay(books["BNB/BTC"], {"lastUpdateId": 156, "bids": [["0.0023", "1"]], "asks": [["0.0027", "1"]]})
+    binance.handle(combined("bnbbtc@depth@100ms", sample("binance", "depthUpdate")), 5.0)
+    book = books["BNB/BTC"]
+    assert book.state is BookState.LIVE and book.seq == 160
+    assert book.bids.sizes[0.0024] == 10.0 and book.asks.sizes[0.0026] == 100.0
+    assert book.exchange_time == pytest.approx(1672515782.136)
+    assert changed[-1] is book
+
+
+def test_binance_book_ticker_sample_patches_the_top():
+    binance, books, changed = venue(Binance, "BNB/USDT")
+    book = books["BNB/USDT"]
+    book.load_snapshot([["25.3", "1"]], [["25.4", "1"]], 400900200, 400900200, 1.0)
+    binance.handle(sample("binance", "derived__combined_stream_bookTicker"), 2.0)
+    assert book.best_bid() == 25.3519 and book.bids.sizes[25.3519] == 31.21
+    assert book.best_ask() == 25.3652 and 25.4 in book.asks.sizes
+    assert changed == [book]
+
+
+def test_binance_sync_buffers_until_snapshot_then_drops_old_and_applies_joining_diffs():
+    binance, books, _ = venue(Binance, "BTC/USDT")
+    book = books["BTC/USDT"]
+    binance.handle(depth_event(90, 95, bids=[["99", "5"]]), 1.0)  # older than the snapshot
+    binance.handle(depth_event(96, 102, asks=[["101", "7"]]), 1.0)  # contains lastUpdateId+1
+    assert book.state is BookState.SYNCING
+    assert binance._replay(book, {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
+    assert book.seq == 102 and book.asks.sizes[101.0] == 7.0 and 99.0 not in book.bids.sizes
+    binance.handle(depth_event(103, 104, bids=[["100", "2"]]), 2.0)
+    assert book.bids.sizes[100.0] == 2.0 and book.seq == 104
+
+
+def test_binance_snapshot_that_does_not_join_the_buffer_is_refetched():
+    binance, books, _ = venue(Binance, "BTC/USDT")
+    binance.handle(depth_event(110, 120), 1.0)
+    assert not binance._replay(books["BTC/USDT"], {"lastUpdateId": 100, "bids": [], "asks": []})
+
+
+def test_binance_gap_triggers_resync():
+    binance, books, _ = venue(Binance, "BTC/USDT")
+    binance._replay(books["BTC/USDT"], {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
+    binance.handle(depth_event(101, 105), 1.0)
+    with pytest.raises(Resync) as gap:
+        binance.handle(depth_event(107, 110), 1.0)
+    assert gap.value.reason == "gap" and gap.value.symbol == "BTC/USDT"
+
+
+def test_binance_errors_and_shutdown_restart_the_connection():
+    binance, _, _ = venue(Binance, "BTC/USDT")
+    binance.handle(sample("binance", "subscribe_response"), 1.0)  # ack: nothing happens
+    for name in ("error_4", "server_shutdown_combined", "server_shutdown_raw"):
+        with pytest.raises(FeedError):
+            binance.handle(sample("binance", name), 1.0)
+
+
+# --- OKX -----------------------------------------------------------------------------------
+
+def test_okx_parses_verbatim_snapshot_update_and_bbo():
+    okx, books, changed = venue(Okx, "BTC/USDT")
+    book = books["BTC/USDT"]
+    okx.handle(sample("okx", "subscribe_response_books"), 1.0)
+    okx.handle(sample("okx", "books_snapshot_docs_example"), 1.0)
+    assert book.state is BookState.LIVE and book.seq == 123456
+    assert book.best_ask() == 8476.98 and book.asks.sizes[8476.98] == 415.0
+    assert len(book.bids) == 8
+    okx.handle(sample("okx", "books_update_docs_example"), 2.0)
+    assert book.seq == 123457 and changed[-1] is book
+    okx.handle(b"pong", 3.0)
+
+
+def test_okx_sequence_gap_triggers_resync_and_resync_resubscribes():
+    okx, books, _ = venue(Okx, "BTC/USDT")
+    okx.handle(sample("okx", "books_snapshot_docs_example"), 1.0)
+    update = orjson.loads(sample("okx", "books_update_docs_example"))
+    update["data"][0]["prevSeqId"] = 123455
+    with pytest.raises(Resync):
+        okx.handle(orjson.dumps(update), 2.0)
+    sent: list[str] = []
+
+    async def send(message: str) -> None:
+        sent.append(message)
+
+    import asyncio
+    asyncio.run(okx.resync("BTC/USDT", send))
+    assert [orjson.loads(m)["op"] for m in sent] == ["unsubscribe", "subscribe"]
+    assert orjson.loads(sent[1])["args"][0] == {"channel": "books", "instId": "BTC-USDT"}
+
+
+def test_okx_idle_message_keeps_sync():
+    okx, books, _ = venue(Okx, "BTC/USDT")
+    okx.handle(sample("okx", "books_snapshot_docs_example"), 1.0)
+    idle = {"arg": {"channel": "books", "instId": "BTC-USDT"}, "action": "update",
+            "data": [{"asks": [], "bids": [], "ts": "1597026384000", "checksum": 0,
+                      "prevSeqId": 123456, "seqId": 123456}]}
+    okx.handle(orjson.dumps(idle), 2.0)
+    assert books["BTC/USDT"].state is BookState.LIVE
+
+
+def test_okx_bbo_tbt_sample_patches_the_top():
+    okx, books, _ = venue(Okx, "BCH/USDT-SWAP")
+    okx.by_id["BCH-USDT-SWAP"] = books["BCH/USDT-SWAP"]
+    book = books["BCH/USDT-SWAP"]
+    book.load_snapshot([["111", "1"]], [["111.1", "1"]], 1, 1670324386000, 1.0)
+    okx.handle(sample("okx", "bbo_tbt_docs_example"), 2.0)
+    assert book.best_bid() == 111.05 and book.best_ask() == 111.06
+
+
+def test_okx_error_event_restarts_the_connection():
+    okx, _, _ = venue(Okx, "BTC/USDT")
+    with pytest.raises(FeedError, match="60012"):
+        okx.handle(sample("okx", "subscribe_failure_60012"), 1.0)
+
+
+# --- Bybit ---------------------------------------------------------------------------------
+
+def bybit_delta(u: int, bids=(), asks=()) -> bytes:
+    return orjson.dumps({"topic": "orderbook.50.BTCUSDT", "type": "delta", "ts": 1687940967466 + u,
+                         "data": {"s": "BTCUSDT", "b": list(bids), "a": list(asks), "u": u, "seq": u},
+                         "cts": 1687940967464 + u})
+
+
+def test_bybit_parses_verbatim_snapshot_and_delta():
+    bybit, books, _ = venue(Bybit, "BTC/USDT")
+    book = books["BTC/USDT"]
+    bybit.handle(sample("bybit", "subscribe_response_public_spot"), 1.0)
+    bybit.handle(sample("bybit", "orderbook_50_snapshot_linear_BTCUSDT__ellipsis_removed"), 1.0)
+    assert book.state is BookState.LIVE and book.seq == 18521288
+    assert book.best_bid() == 16493.5 and book.best_ask() == 16611.0
+    # the sample delta (u=177400507) follows a snapshot of its own era
+    book.load_snapshot([["30240.00", "1"], ["30239", "1"]], [["30248.70", "1"], ["30249.60", "1"]],
+                       177400506, 0, 1.0)
+    bybit.handle(sample("bybit", "orderbook_50_delta_linear_BTCUSDT"), 2.0)
+    assert book.seq == 177400507 and book.best_ask() == 30249.3
+    assert book.bids.sizes[30247.2] == 30.028 and 30240.0 not in book.bids.sizes
+
+
+def test_bybit_update_id_gap_triggers_resync_and_new_snapshot_resets():
+    bybit, books, _ = venue(Bybit, "BTC/USDT")
+    book = books["BTC/USDT"]
+    bybit.handle(sample("bybit", "orderbook_50_snapshot_linear_BTCUSDT__ellipsis_removed"), 1.0)
+    bybit.handle(bybit_delta(18521289, bids=[["16494", "1"]]), 2.0)
+    with pytest.raises(Resync):
+        bybit.handle(bybit_delta(18521291), 2.0)
+    # a snapshot (e.g. u=1 after a Bybit restart) replaces the book whatever its state
+    book.reset()
+    restart = orjson.loads(sample("bybit", "orderbook_50_snapshot_linear_BTCUSDT__ellipsis_removed"))
+    restart["data"].update(u=1, b=[["17000", "1"]], a=[["17001", "1"]])
+    bybit.handle(orjson.dumps(restart), 3.0)
+    assert book.state is BookState.LIVE and book.seq == 1 and book.best_bid() == 17000.0
+
+
+def test_bybit_pong_and_failures():
+    bybit, _, _ = venue(Bybit, "BTC/USDT")
+    bybit.handle(sample("bybit", "pong_public_spot"), 1.0)
+    with pytest.raises(FeedError):
+        bybit.handle(b'{"success":false,"ret_msg":"Invalid topic","op":"subscribe"}', 1.0)
+    assert orjson.loads(bybit.ping_message())["op"] == "ping"

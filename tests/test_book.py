@@ -1,0 +1,69 @@
+from scanner.book import BookState, OrderBook
+
+
+def make_book(depth: int = 5) -> OrderBook:
+    book = OrderBook("x", "BTC/USDT", depth)
+    book.load_snapshot([["100", "1"], ["99", "2"], ["98", "3"]],
+                       [["101", "1"], ["102", "2"], ["103", "3"]], seq=10, version=10, received_at=1.0)
+    return book
+
+
+def test_snapshot_makes_book_live_and_sorted_best_first():
+    book = make_book()
+    assert book.state is BookState.LIVE
+    assert list(book.bids.levels()) == [(100.0, 1.0), (99.0, 2.0), (98.0, 3.0)]
+    assert list(book.asks.levels()) == [(101.0, 1.0), (102.0, 2.0), (103.0, 3.0)]
+
+
+def test_diff_updates_inserts_and_deletes_levels():
+    book = make_book()
+    book.apply_diff([["100", "0"], ["99.5", "4"]], [["101", "0.5"], ["103", "0"]], 11, 2.0)
+    assert book.bids.top(3) == [(99.5, 4.0), (99.0, 2.0), (98.0, 3.0)]
+    assert book.asks.top(3) == [(101.0, 0.5), (102.0, 2.0)]
+    assert book.received_at == 2.0
+
+
+def test_depth_is_bounded():
+    book = make_book(depth=3)
+    book.apply_diff([["97", "1"], ["96", "1"]], [["104", "1"]], 11, 2.0)
+    assert len(book.bids) == 3 and len(book.asks) == 3
+    assert book.bids.top(5)[-1] == (98.0, 3.0)
+    assert 96.0 not in book.bids.sizes
+
+
+def test_crossed_book_is_invalid_until_resynced():
+    book = make_book()
+    book.apply_diff([["101.5", "1"]], [], 11, 2.0)
+    assert book.state is BookState.INVALID
+    assert not book.is_usable(now=2.0, staleness=5.0)
+    book.apply_diff([["101.5", "0"]], [], 12, 2.0)
+    assert book.state is BookState.INVALID  # stays invalid: only a fresh snapshot heals it
+    book.reset()
+    assert book.state is BookState.SYNCING and not book.bids.keys
+
+
+def test_top_patch_wins_over_older_diff_but_not_newer():
+    book = make_book()
+    assert book.patch_top(100.5, 7.0, 101.0, 1.0, version=15, received_at=2.0)
+    assert book.bids.top(2) == [(100.5, 7.0), (100.0, 1.0)]
+    # an older diff cannot touch the top, only levels behind it
+    book.apply_diff([["100.5", "0"], ["99", "9"]], [], 12, 3.0)
+    assert book.bids.top(3) == [(100.5, 7.0), (100.0, 1.0), (99.0, 9.0)]
+    # a newer diff applies in full
+    book.apply_diff([["100.5", "0"]], [], 16, 3.0)
+    assert book.best_bid() == 100.0
+    # a patch older than the applied diff is stale
+    assert not book.patch_top(100.7, 1.0, 101.0, 1.0, version=16, received_at=4.0)
+
+
+def test_top_patch_removes_better_levels_that_are_gone():
+    book = make_book()
+    book.patch_top(99.0, 5.0, 102.0, 2.0, version=11, received_at=2.0)
+    assert book.best_bid() == 99.0 and book.best_ask() == 102.0
+    assert 100.0 not in book.bids.sizes and 101.0 not in book.asks.sizes
+
+
+def test_staleness_makes_book_unusable():
+    book = make_book()
+    assert book.is_usable(now=5.9, staleness=5.0)
+    assert not book.is_usable(now=6.1, staleness=5.0)
