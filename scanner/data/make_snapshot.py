@@ -1,0 +1,145 @@
+"""Build the bundled metadata snapshot ``scanner/data/metadata.json`` from the tables below.
+
+    .venv/bin/python scanner/data/make_snapshot.py
+
+The values are hand-compiled approximations of each venue's public spot filters, default retail
+taker fee and withdrawal fees (mid-2025): realistic enough for offline use and the simulated
+exchanges, not a live source. A few statuses are deliberately not open so the engine's blocked
+and unknown transfer paths are exercised:
+  okx SOL/SOL deposit closed (transfers of SOL into OKX are blocked),
+  bybit ETH/BASE withdrawal closed (routes out of Bybit fall back to ARBITRUM),
+  bybit XRP/XRP status unknown, okx DOT/DOT deposit unknown.
+Kraken and Coinbase publish no per-network withdrawal data, so they carry markets only.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo, Status
+
+COMPILED_AT = 1748736000.0  # 2025-06-01T00:00:00Z
+
+TAKER = {"binance": 0.001, "okx": 0.001, "bybit": 0.001, "kraken": 0.004, "coinbase": 0.012}
+
+# symbol: (exchange id, price tick, amount step, min notional in quote)
+MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
+    "binance": {
+        "BTC/USDT": ("BTCUSDT", 0.01, 0.00001, 5), "ETH/USDT": ("ETHUSDT", 0.01, 0.0001, 5),
+        "SOL/USDT": ("SOLUSDT", 0.01, 0.001, 5), "XRP/USDT": ("XRPUSDT", 0.0001, 0.1, 5),
+        "DOGE/USDT": ("DOGEUSDT", 0.00001, 1, 5), "ADA/USDT": ("ADAUSDT", 0.0001, 0.1, 5),
+        "LTC/USDT": ("LTCUSDT", 0.01, 0.001, 5), "LINK/USDT": ("LINKUSDT", 0.01, 0.01, 5),
+        "AVAX/USDT": ("AVAXUSDT", 0.01, 0.01, 5), "DOT/USDT": ("DOTUSDT", 0.001, 0.01, 5),
+        "USDC/USDT": ("USDCUSDT", 0.0001, 1, 5), "BTC/USDC": ("BTCUSDC", 0.01, 0.00001, 5),
+        "ETH/USDC": ("ETHUSDC", 0.01, 0.0001, 5),
+    },
+    "okx": {  # OKX has no minimum order value, only a minimum size
+        "BTC/USDT": ("BTC-USDT", 0.1, 0.00000001, None), "ETH/USDT": ("ETH-USDT", 0.01, 0.000001, None),
+        "SOL/USDT": ("SOL-USDT", 0.01, 0.000001, None), "XRP/USDT": ("XRP-USDT", 0.0001, 0.000001, None),
+        "DOGE/USDT": ("DOGE-USDT", 0.00001, 0.000001, None), "ADA/USDT": ("ADA-USDT", 0.0001, 0.000001, None),
+        "LTC/USDT": ("LTC-USDT", 0.01, 0.000001, None), "LINK/USDT": ("LINK-USDT", 0.001, 0.000001, None),
+        "AVAX/USDT": ("AVAX-USDT", 0.01, 0.000001, None), "DOT/USDT": ("DOT-USDT", 0.001, 0.000001, None),
+        "USDC/USDT": ("USDC-USDT", 0.0001, 0.000001, None), "BTC/USDC": ("BTC-USDC", 0.1, 0.00000001, None),
+        "ETH/USDC": ("ETH-USDC", 0.01, 0.000001, None),
+    },
+    "bybit": {
+        "BTC/USDT": ("BTCUSDT", 0.01, 0.000001, 5), "ETH/USDT": ("ETHUSDT", 0.01, 0.00001, 5),
+        "SOL/USDT": ("SOLUSDT", 0.01, 0.001, 5), "XRP/USDT": ("XRPUSDT", 0.0001, 0.01, 5),
+        "DOGE/USDT": ("DOGEUSDT", 0.00001, 0.1, 5), "ADA/USDT": ("ADAUSDT", 0.0001, 0.01, 5),
+        "LTC/USDT": ("LTCUSDT", 0.01, 0.00001, 5), "LINK/USDT": ("LINKUSDT", 0.001, 0.01, 5),
+        "AVAX/USDT": ("AVAXUSDT", 0.01, 0.001, 5), "DOT/USDT": ("DOTUSDT", 0.001, 0.001, 5),
+        "USDC/USDT": ("USDCUSDT", 0.0001, 0.01, 5), "BTC/USDC": ("BTCUSDC", 0.01, 0.000001, 5),
+        "ETH/USDC": ("ETHUSDC", 0.01, 0.00001, 5),
+    },
+    "kraken": {
+        "BTC/USDT": ("XBTUSDT", 0.1, 0.00000001, 0.5), "ETH/USDT": ("ETHUSDT", 0.01, 0.00000001, 0.5),
+        "SOL/USDT": ("SOLUSDT", 0.01, 0.00000001, 0.5), "XRP/USDT": ("XRPUSDT", 0.00001, 0.00000001, 0.5),
+        "DOGE/USDT": ("XDGUSDT", 0.0000001, 0.00000001, 0.5), "ADA/USDT": ("ADAUSDT", 0.000001, 0.00000001, 0.5),
+        "LTC/USDT": ("LTCUSDT", 0.01, 0.00000001, 0.5), "LINK/USDT": ("LINKUSDT", 0.00001, 0.00000001, 0.5),
+        "AVAX/USDT": ("AVAXUSDT", 0.01, 0.00000001, 0.5), "DOT/USDT": ("DOTUSDT", 0.0001, 0.00000001, 0.5),
+        "USDC/USDT": ("USDCUSDT", 0.0001, 0.00000001, 0.5), "BTC/USDC": ("XBTUSDC", 0.01, 0.00000001, 0.5),
+        "ETH/USDC": ("ETHUSDC", 0.01, 0.00000001, 0.5),
+    },
+    "coinbase": {
+        "BTC/USDT": ("BTC-USDT", 0.01, 0.00000001, 1), "ETH/USDT": ("ETH-USDT", 0.01, 0.00000001, 1),
+        "SOL/USDT": ("SOL-USDT", 0.01, 0.00000001, 1), "XRP/USDT": ("XRP-USDT", 0.0001, 0.000001, 1),
+        "DOGE/USDT": ("DOGE-USDT", 0.00001, 0.1, 1), "ADA/USDT": ("ADA-USDT", 0.0001, 0.00000001, 1),
+        "LTC/USDT": ("LTC-USDT", 0.01, 0.00000001, 1), "LINK/USDT": ("LINK-USDT", 0.001, 0.01, 1),
+        "AVAX/USDT": ("AVAX-USDT", 0.01, 0.00000001, 1), "DOT/USDT": ("DOT-USDT", 0.001, 0.00000001, 1),
+        "BTC/USDC": ("BTC-USDC", 0.01, 0.00000001, 1), "ETH/USDC": ("ETH-USDC", 0.01, 0.00000001, 1),
+    },
+}
+
+O, C, U = Status.OPEN, Status.CLOSED, Status.UNKNOWN
+
+# asset: [(unified network, withdrawal fee in asset units, withdraw, deposit)]
+NETWORKS: dict[str, dict[str, list[tuple[str, float, Status, Status]]]] = {
+    "binance": {
+        "BTC": [("BTC", 0.0002, O, O), ("BEP20", 0.0000029, O, O)],
+        "ETH": [("ERC20", 0.0009, O, O), ("ARBITRUM", 0.0001, O, O), ("OP", 0.0001, O, O),
+                ("BASE", 0.00004, O, O), ("BEP20", 0.00002, O, O)],
+        "SOL": [("SOL", 0.008, O, O), ("BEP20", 0.0004, O, O)],
+        "XRP": [("XRP", 0.2, O, O), ("BEP20", 0.15, O, O)],
+        "DOGE": [("DOGE", 4, O, O), ("BEP20", 0.6, O, O)],
+        "ADA": [("ADA", 0.8, O, O), ("BEP20", 0.5, O, O)],
+        "LTC": [("LTC", 0.001, O, O), ("BEP20", 0.0003, O, O)],
+        "LINK": [("ERC20", 0.29, O, O), ("BEP20", 0.007, O, O)],
+        "AVAX": [("AVAXC", 0.008, O, O), ("AVAXX", 0.01, O, O), ("BEP20", 0.0006, O, O)],
+        "DOT": [("DOT", 0.1, O, O), ("BEP20", 0.006, O, O)],
+        "USDT": [("TRC20", 1.0, O, O), ("ERC20", 3.2, O, O), ("BEP20", 0.0, O, O), ("SOL", 1.0, O, O),
+                 ("ARBITRUM", 0.8, O, O), ("OP", 0.8, O, O), ("AVAXC", 0.5, O, O), ("MATIC", 0.8, O, O)],
+        "USDC": [("ERC20", 3.2, O, O), ("BEP20", 0.0, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.8, O, O),
+                 ("OP", 0.8, O, O), ("BASE", 0.8, O, O), ("MATIC", 0.8, O, O), ("AVAXC", 0.5, O, O)],
+    },
+    "okx": {
+        "BTC": [("BTC", 0.00017, O, O)],
+        "ETH": [("ERC20", 0.0006, O, O), ("ARBITRUM", 0.00004, O, O), ("OP", 0.00004, O, O),
+                ("BASE", 0.00002, O, O)],
+        "SOL": [("SOL", 0.008, O, C)],
+        "XRP": [("XRP", 0.2, O, O)],
+        "DOGE": [("DOGE", 4, O, O)],
+        "ADA": [("ADA", 0.8, O, O)],
+        "LTC": [("LTC", 0.001, O, O)],
+        "LINK": [("ERC20", 0.25, O, O), ("ARBITRUM", 0.005, O, O)],
+        "AVAX": [("AVAXC", 0.008, O, O)],
+        "DOT": [("DOT", 0.1, O, U)],
+        "USDT": [("TRC20", 1.5, O, O), ("ERC20", 2.5, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.1, O, O),
+                 ("OP", 0.15, O, O), ("AVAXC", 0.8, O, O), ("MATIC", 0.8, O, O)],
+        "USDC": [("ERC20", 2.5, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.1, O, O), ("OP", 0.15, O, O),
+                 ("BASE", 0.1, O, O), ("MATIC", 0.1, O, O), ("AVAXC", 0.8, O, O)],
+    },
+    "bybit": {
+        "BTC": [("BTC", 0.0003, O, O), ("BEP20", 0.00001, O, O)],
+        "ETH": [("ERC20", 0.0012, O, O), ("ARBITRUM", 0.0001, O, O), ("OP", 0.0001, O, O),
+                ("BASE", 0.00005, C, O)],
+        "SOL": [("SOL", 0.01, O, O)],
+        "XRP": [("XRP", 0.25, U, U)],
+        "DOGE": [("DOGE", 5, O, O)],
+        "ADA": [("ADA", 1, O, O)],
+        "LTC": [("LTC", 0.001, O, O)],
+        "LINK": [("ERC20", 0.3, O, O)],
+        "AVAX": [("AVAXC", 0.01, O, O)],
+        "DOT": [("DOT", 0.1, O, O)],
+        "USDT": [("TRC20", 1.0, O, O), ("ERC20", 3.0, O, O), ("BEP20", 0.3, O, O), ("SOL", 1.0, O, O),
+                 ("ARBITRUM", 0.6, O, O), ("OP", 0.6, O, O), ("AVAXC", 0.3, O, O), ("MATIC", 0.3, O, O)],
+        "USDC": [("ERC20", 3.0, O, O), ("BEP20", 0.3, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.6, O, O),
+                 ("BASE", 0.5, O, O), ("MATIC", 0.3, O, O)],
+    },
+}
+
+
+def snapshot() -> Metadata:
+    data = {}
+    for exchange, markets in MARKETS.items():
+        infos = {symbol: MarketInfo(exchange, symbol, id_, *symbol.split("/"), TAKER[exchange], tick, step,
+                                    None if min_notional is None else float(min_notional), True)
+                 for symbol, (id_, tick, step, min_notional) in markets.items()}
+        networks = {asset: tuple(NetworkInfo(net, float(fee), w, d) for net, fee, w, d in nets)
+                    for asset, nets in NETWORKS.get(exchange, {}).items()}
+        data[exchange] = ExchangeMetadata(infos, networks, COMPILED_AT, "bundled")
+    return Metadata(data, fetched_at=COMPILED_AT, source="bundled")
+
+
+if __name__ == "__main__":
+    target = Path(__file__).with_name("metadata.json")
+    target.write_bytes(snapshot().to_json())
+    print(f"wrote {target} ({target.stat().st_size} bytes)")
