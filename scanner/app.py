@@ -7,6 +7,7 @@ import logging
 from typing import Callable, TextIO
 
 from .book import OrderBook
+from .clock import LiveScheduler, Scheduler
 from .config import Config
 from .engine.costs import CostModel
 from .engine.opportunity import OpportunityEvent
@@ -16,6 +17,7 @@ from .feeds.runner import FeedRunner
 from .metadata import Metadata
 from .publish import terminal
 from .publish.metrics import MetricsServer, ScannerCollector
+from .record import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +40,24 @@ def listings(config: Config, metadata: Metadata) -> dict[str, list[str]]:
 class Scanner:
     """One scanner process: feeds -> books -> engine -> metrics, alerts, paper, terminal."""
 
-    def __init__(self, config: Config, metadata: Metadata):
+    def __init__(self, config: Config, metadata: Metadata, scheduler: Scheduler | None = None,
+                 recorder: Recorder | None = None, live: bool = True):
+        """``live=False`` builds the pipeline for replay: no sockets, the caller feeds frames,
+        calls ``flush`` after each one and moves the (virtual) ``scheduler``."""
         self.config = config
+        self.live = live
+        self.scheduler = scheduler or LiveScheduler()
+        self.recorder = recorder
         self.store = BookStore(listings(config, metadata), config.scanner.book_depth)
         self.costs = CostModel(metadata, config.exchanges)
-        self.engine = SpreadEngine(self.store, self.costs, config.scanner)
+        self.engine = SpreadEngine(self.store, self.costs, config.scanner,
+                                   clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
         self.stats = {exchange: FeedStats() for exchange in config.enabled_exchanges()}
         self.listeners: list[Listener] = []
         self.runners = [self._runner(exchange) for exchange in config.enabled_exchanges()]
         self.metrics: MetricsServer | None = None
-        self.collector = ScannerCollector(self.engine, self.stats)
-        if config.metrics.enabled:
+        self.collector = ScannerCollector(self.engine, self.stats, clock=self.scheduler.monotonic)
+        if config.metrics.enabled and live:
             self.metrics = MetricsServer(self.collector, config.metrics.host, config.metrics.port)
             self.listeners.append(self.metrics.on_event)
         self._dirty: set[str] = set()
@@ -58,16 +67,18 @@ class Scanner:
         settings = self.config.exchanges[exchange]
         venue = VENUES[exchange](self.store.for_exchange(exchange), self.on_book,
                                  ws_url=settings.ws_url, rest_url=settings.rest_url)
-        return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds)
+        return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds,
+                          recorder=self.recorder, replaying=not self.live)
 
     def on_book(self, book: OrderBook) -> None:
         """A book changed: evaluate its symbol once the current burst of frames is handled."""
         self._dirty.add(book.symbol)
-        if not self._flush_scheduled:
+        if self.live and not self._flush_scheduled:
             self._flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            asyncio.get_running_loop().call_soon(self.flush)
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """Evaluate every symbol whose books changed since the last flush."""
         self._flush_scheduled = False
         dirty, self._dirty = self._dirty, set()
         evaluate = self.engine.evaluate

@@ -58,6 +58,20 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-view", action="store_true", help="do not print the live terminal view")
     demo.set_defaults(handler=cmd_demo)
 
+    record = commands.add_parser("record", help="record raw frames (with receive times) while scanning")
+    record.add_argument("output", type=Path, help="recording file (.jsonl, or .jsonl.gz to compress)")
+    record.add_argument("--config", type=Path)
+    record.add_argument("--duration", type=float, required=True, help="seconds to record")
+    record.add_argument("--demo", action="store_true", help="record the built-in simulated exchanges")
+    record.add_argument("--symbols", help="comma-separated symbols (default: from the config)")
+    record.add_argument("--seed", type=int, default=7, help="market model seed (with --demo)")
+    record.set_defaults(handler=cmd_record)
+
+    replay = commands.add_parser("replay", help="run a recording through the scanner again (deterministic)")
+    replay.add_argument("recording", type=Path)
+    replay.add_argument("--config", type=Path, help="thresholds, fees, paper settings to evaluate with")
+    replay.set_defaults(handler=cmd_replay)
+
     check = commands.add_parser("check-config", help="validate a config file and print the effective config")
     check.add_argument("file", type=Path)
     check.set_defaults(handler=cmd_check_config)
@@ -105,7 +119,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     if args.symbols:
-        config.scanner.symbols = [s.strip().upper() for s in args.symbols.split(",") if s.strip()]
+        config.scanner.symbols = _symbols(args.symbols)
     elif args.config is None:
         config.scanner.symbols = list(DEMO_SYMBOLS)
     if args.metrics_port is not None:
@@ -113,6 +127,42 @@ def cmd_demo(args: argparse.Namespace) -> int:
     run_async(run_demo(config, duration=args.duration, seed=args.seed,
                        view=None if args.no_view else sys.stdout))
     return 0
+
+
+def cmd_record(args: argparse.Namespace) -> int:
+    from .app import Scanner
+    from .demo import run_demo
+    from .record import Recorder
+
+    config = load_config(args.config)
+    if args.symbols:
+        config.scanner.symbols = _symbols(args.symbols)
+    elif args.demo and args.config is None:
+        config.scanner.symbols = list(DEMO_SYMBOLS)
+    config.metrics.enabled = False
+    recorder = Recorder(args.output, {"exchanges": config.enabled_exchanges(), "symbols": config.scanner.symbols})
+    try:
+        if args.demo:
+            run_async(run_demo(config, duration=args.duration, seed=args.seed, recorder=recorder))
+        else:
+            run_async(Scanner(config, _load_metadata(config), recorder=recorder).run(args.duration))
+    finally:
+        recorder.close()
+    print(f"recorded {recorder.records} records to {args.output}")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from .replay import replay, summary
+
+    config = load_config(args.config)
+    result = replay(config, _load_metadata(config), args.recording)
+    print(summary(result))
+    return 0
+
+
+def _symbols(text: str) -> list[str]:
+    return [s.strip().upper() for s in text.split(",") if s.strip()]
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:

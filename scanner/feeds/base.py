@@ -4,12 +4,16 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
+
+import time
 
 import aiohttp
-import orjson
 
 from ..book import BookState, OrderBook
+
+if TYPE_CHECKING:
+    from ..record import Recorder
 
 Send = Callable[[str], Awaitable[None]]
 BookListener = Callable[[OrderBook], None]
@@ -60,6 +64,7 @@ class Venue(ABC):
         self.ws_url = (ws_url or self.default_ws_url).rstrip("/")
         self.rest_url = (rest_url or self.default_rest_url).rstrip("/")
         self.http: aiohttp.ClientSession | None = None
+        self.recorder: Recorder | None = None
         self.by_id = {self.market_id(symbol): book for symbol, book in books.items()}
 
     @staticmethod
@@ -88,14 +93,19 @@ class Venue(ABC):
     async def resync(self, symbol: str, send: Send) -> None:
         """Rebuild the book of ``symbol`` (it has been reset to SYNCING)."""
 
-    async def get_json(self, path: str, params: dict[str, Any]) -> Any:
-        """GET a REST endpoint of this exchange and decode its JSON body."""
+    async def fetch(self, path: str, params: dict[str, Any]) -> None:
+        """GET a REST endpoint of this exchange and hand the answer to ``on_rest``."""
         assert self.http is not None, "the runner opens the HTTP session"
         async with self.http.get(self.rest_url + path, params=params) as response:
             body = await response.read()
             if response.status != 200:
                 raise FeedError(f"GET {path} returned HTTP {response.status}: {body[:200]!r}")
-            return orjson.loads(body)
+        if self.recorder is not None:
+            self.recorder.rest(self.name, time.monotonic(), path, params, body)
+        self.on_rest(path, params, body)
+
+    def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
+        """Apply a REST answer (live, or from a recording); only some protocols need REST."""
 
     def reset_all(self) -> None:
         """Mark every book as syncing (on disconnect) and tell the listener."""

@@ -85,21 +85,22 @@ class Binance(Venue):
         await asyncio.gather(*(self.resync(symbol, send) for symbol in self.books))
 
     async def resync(self, symbol: str, send: Send) -> None:
-        """Fetch the REST snapshot and replay the buffered diffs onto it (Binance's procedure)."""
+        """Fetch REST snapshots until one joins the buffered diffs (Binance's procedure)."""
         book = self.books[symbol]
-        buffer = self.buffers[symbol]
-        buffer.clear()
+        self.buffers[symbol].clear()
         async with self._snapshot_slots:
-            while True:
-                snapshot = await self.get_json(
-                    "/api/v3/depth", {"symbol": self.market_id(symbol), "limit": SNAPSHOT_LIMIT})
-                if self._replay(book, snapshot):
-                    break
-                book.reset()
-                await asyncio.sleep(0.2)  # the snapshot did not join the stream; fetch again
+            while book.state is not BookState.LIVE:
+                await self.fetch("/api/v3/depth", {"symbol": self.market_id(symbol), "limit": SNAPSHOT_LIMIT})
+                if book.state is not BookState.LIVE:
+                    await asyncio.sleep(0.2)
         self.on_book(book)
 
-    def _replay(self, book: OrderBook, snapshot: dict) -> bool:
+    def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
+        book = self.by_id.get(params.get("symbol", ""))
+        if path == "/api/v3/depth" and book is not None and not self._join_snapshot(book, orjson.loads(body)):
+            book.reset()
+
+    def _join_snapshot(self, book: OrderBook, snapshot: dict) -> bool:
         """Load the snapshot and apply the buffered diffs after it; False if they do not join."""
         last_id = snapshot["lastUpdateId"]
         buffer = self.buffers[book.symbol]

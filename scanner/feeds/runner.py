@@ -13,6 +13,7 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from ..book import BookState
+from ..record import Recorder
 from .base import FeedError, FeedStats, Resync, Venue
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,12 @@ class FeedRunner:
     """Keeps one exchange's feed connected and its books in sync, forever."""
 
     def __init__(self, venue: Venue, stats: FeedStats, silence_seconds: float = 15.0,
-                 backoff: Backoff | None = None):
+                 backoff: Backoff | None = None, recorder: Recorder | None = None,
+                 replaying: bool = False):
         self.venue = venue
+        self.recorder = recorder
+        self.replaying = replaying
+        venue.recorder = recorder
         self.stats = stats
         self.silence_seconds = silence_seconds
         self.backoff = backoff or Backoff()
@@ -75,6 +80,8 @@ class FeedRunner:
         async with websockets.connect(venue.connect_url(), compression=None, max_size=2**24,
                                       ping_interval=20, ping_timeout=20, open_timeout=10) as ws:
             self._ws = ws
+            if self.recorder is not None:
+                self.recorder.connect(venue.name, time.monotonic())
             for message in venue.subscribe_messages():
                 await ws.send(message)
             self.stats.up = True
@@ -91,20 +98,26 @@ class FeedRunner:
                     task.cancel()
 
     async def _read(self, ws: websockets.ClientConnection) -> None:
-        stats, handle, monotonic = self.stats, self.venue.handle, time.monotonic
+        on_frame, monotonic = self.on_frame, time.monotonic
         while True:
             frame = await ws.recv(decode=False)
-            received_at = monotonic()
-            stats.messages += 1
-            stats.last_message_at = received_at
-            try:
-                handle(frame, received_at)
-            except Resync as exc:
-                self.request_resync(exc.symbol, exc.reason)
-            except FeedError:
-                raise
-            except MALFORMED as exc:
-                self._note_error("malformed", exc, frame)
+            on_frame(frame, monotonic())
+
+    def on_frame(self, frame: bytes, received_at: float) -> None:
+        """Handle one received frame (live, or from a recording)."""
+        stats = self.stats
+        stats.messages += 1
+        stats.last_message_at = received_at
+        if self.recorder is not None:
+            self.recorder.frame(self.venue.name, received_at, frame)
+        try:
+            self.venue.handle(frame, received_at)
+        except Resync as exc:
+            self.request_resync(exc.symbol, exc.reason)
+        except FeedError:
+            raise
+        except MALFORMED as exc:
+            self._note_error("malformed", exc, frame)
 
     async def send(self, message: str) -> None:
         if self._ws is not None:
@@ -117,6 +130,8 @@ class FeedRunner:
         self.venue.on_book(book)
         self.stats.resyncs[reason] += 1
         log.warning("%s %s: resync (%s)", self.venue.name, symbol, reason)
+        if self.replaying:
+            return  # a recording carries the frames (or REST answers) that rebuilt the book
         running = self._resyncing.get(symbol)
         if running is None or running.done():
             self._resyncing[symbol] = asyncio.create_task(self._resync(symbol))
