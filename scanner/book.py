@@ -21,19 +21,27 @@ class BookState(IntEnum):
 
 
 class BookSide:
-    """One side of a book, best level first."""
+    """One side of a book, best level first.
 
-    __slots__ = ("sizes", "keys", "is_bid", "depth")
+    Levels are keyed by the exchange's own price text, so updating an existing level costs one
+    dict write and no number parsing; only a new or removed level parses its price, to keep
+    ``keys`` (floats, -price for bids, ascending) and ``names`` (the texts) in best-first order.
+    Sizes stay text until read. An exchange prints one price one way, so the text is a key.
+    """
+
+    __slots__ = ("sizes", "keys", "names", "is_bid", "depth")
 
     def __init__(self, is_bid: bool, depth: int):
-        self.sizes: dict[float, float] = {}
-        self.keys: list[float] = []  # ascending; -price for bids
+        self.sizes: dict[str, str] = {}
+        self.keys: list[float] = []
+        self.names: list[str] = []
         self.is_bid = is_bid
         self.depth = depth
 
     def clear(self) -> None:
         self.sizes.clear()
         self.keys.clear()
+        self.names.clear()
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -44,70 +52,90 @@ class BookSide:
             return None
         return -keys[0] if self.is_bid else keys[0]
 
-    def set(self, price: float, size: float) -> None:
-        """Set the size at ``price``; 0 removes the level."""
-        sizes = self.sizes
+    def size_at(self, price: float) -> float:
+        """Size at ``price`` (0 if there is no level)."""
         key = -price if self.is_bid else price
-        if size == 0.0:
+        i = bisect_left(self.keys, key)
+        if i < len(self.keys) and self.keys[i] == key:
+            return float(self.sizes[self.names[i]])
+        return 0.0
+
+    def set(self, price: str, size: str) -> None:
+        """Set the size at ``price`` (exchange text); a zero size removes the level."""
+        sizes = self.sizes
+        if float(size) == 0.0:
             if price in sizes:
                 del sizes[price]
-                keys = self.keys
-                del keys[bisect_left(keys, key)]
+                self._remove(price)
         else:
             if price not in sizes:
-                insort(self.keys, key)
+                self._insert(price)
             sizes[price] = size
+
+    def _insert(self, price: str) -> None:
+        key = -float(price) if self.is_bid else float(price)
+        i = bisect_left(self.keys, key)
+        self.keys.insert(i, key)
+        self.names.insert(i, price)
+
+    def _remove(self, price: str) -> None:
+        i = self.names.index(price, bisect_left(self.keys, -float(price) if self.is_bid else float(price)))
+        del self.keys[i]
+        del self.names[i]
 
     def apply(self, levels: Sequence[Level]) -> None:
         """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes), then trim to depth."""
-        set_level = self.set
+        sizes = self.sizes
         for level in levels:
-            set_level(float(level[0]), float(level[1]))
+            price, size = level[0], level[1]
+            if price in sizes:
+                if float(size) == 0.0:
+                    del sizes[price]
+                    self._remove(price)
+                else:
+                    sizes[price] = size
+            elif float(size) != 0.0:
+                self._insert(price)
+                sizes[price] = size
         if len(self.keys) > self.depth:
             self.trim()
 
     def apply_behind(self, levels: Sequence[Level], best: float) -> None:
         """Apply only levels strictly worse than ``best`` (the rest is known to be older)."""
-        set_level = self.set
-        for level in levels:
-            price = float(level[0])
-            if (price < best) if self.is_bid else (price > best):
-                set_level(price, float(level[1]))
-        if len(self.keys) > self.depth:
-            self.trim()
+        worse = [level for level in levels
+                 if ((float(level[0]) < best) if self.is_bid else (float(level[0]) > best))]
+        if worse:
+            self.apply(worse)
 
-    def set_best(self, price: float, size: float) -> None:
+    def set_best(self, price: str, size: str) -> None:
         """Make ``price`` the best level: drop every better level, then set its size."""
         keys = self.keys
-        key = -price if self.is_bid else price
-        cut = bisect_left(keys, key)
-        if cut:
-            sizes = self.sizes
-            for dropped in keys[:cut]:
-                del sizes[-dropped if self.is_bid else dropped]
-            del keys[:cut]
+        if not keys or self.names[0] != price:
+            cut = bisect_left(keys, -float(price) if self.is_bid else float(price))
+            if cut:
+                sizes = self.sizes
+                for name in self.names[:cut]:
+                    del sizes[name]
+                del keys[:cut]
+                del self.names[:cut]
         self.set(price, size)
 
     def trim(self) -> None:
-        keys, sizes = self.keys, self.sizes
-        for key in keys[self.depth:]:
-            del sizes[-key if self.is_bid else key]
-        del keys[self.depth:]
+        sizes = self.sizes
+        for name in self.names[self.depth:]:
+            del sizes[name]
+        del self.keys[self.depth:]
+        del self.names[self.depth:]
 
     def levels(self) -> Iterator[tuple[float, float]]:
-        """(price, size) pairs, best first."""
+        """(price, size) pairs as numbers, best first."""
         sizes = self.sizes
-        if self.is_bid:
-            for key in self.keys:
-                yield -key, sizes[-key]
-        else:
-            for key in self.keys:
-                yield key, sizes[key]
+        for name in self.names:
+            yield float(name), float(sizes[name])
 
     def top(self, n: int) -> list[tuple[float, float]]:
         sizes = self.sizes
-        sign = -1.0 if self.is_bid else 1.0
-        return [(sign * key, sizes[sign * key]) for key in self.keys[:n]]
+        return [(float(name), float(sizes[name])) for name in self.names[:n]]
 
 
 class OrderBook:
@@ -169,15 +197,16 @@ class OrderBook:
                 self.asks.apply(asks) if best_ask is None else self.asks.apply_behind(asks, best_ask)
         self._touched(received_at, exchange_time)
 
-    def patch_top(self, bid: float, bid_size: float, ask: float, ask_size: float, version: int,
+    def patch_top(self, bid: str, bid_size: str, ask: str, ask_size: str, version: int,
                   received_at: float, exchange_time: float = 0.0) -> bool:
-        """Apply a best bid/offer update newer than anything applied; False if it is stale."""
+        """Apply a best bid/offer update (exchange texts) newer than anything applied;
+        False if it is stale."""
         if version <= self.top_version or version <= self.version:
             return False
         self.top_version = version
-        if bid_size > 0.0:
+        if float(bid_size) > 0.0:
             self.bids.set_best(bid, bid_size)
-        if ask_size > 0.0:
+        if float(ask_size) > 0.0:
             self.asks.set_best(ask, ask_size)
         self._touched(received_at, exchange_time)
         return True

@@ -48,7 +48,7 @@ def test_binance_parses_verbatim_rest_snapshot_and_depth_update():
     binance.handle(combined("bnbbtc@depth@100ms", sample("binance", "depthUpdate")), 5.0)
     book = books["BNB/BTC"]
     assert book.state is BookState.LIVE and book.seq == 160
-    assert book.bids.sizes[0.0024] == 10.0 and book.asks.sizes[0.0026] == 100.0
+    assert book.bids.size_at(0.0024) == 10.0 and book.asks.size_at(0.0026) == 100.0
     assert book.exchange_time == pytest.approx(1672515782.136)
     assert changed[-1] is book
 
@@ -58,8 +58,8 @@ def test_binance_book_ticker_sample_patches_the_top():
     book = books["BNB/USDT"]
     book.load_snapshot([["25.3", "1"]], [["25.4", "1"]], 400900200, 400900200, 1.0)
     binance.handle(sample("binance", "derived__combined_stream_bookTicker"), 2.0)
-    assert book.best_bid() == 25.3519 and book.bids.sizes[25.3519] == 31.21
-    assert book.best_ask() == 25.3652 and 25.4 in book.asks.sizes
+    assert book.best_bid() == 25.3519 and book.bids.size_at(25.3519) == 31.21
+    assert book.best_ask() == 25.3652 and book.asks.size_at(25.4) > 0
     assert changed == [book]
 
 
@@ -70,9 +70,9 @@ def test_binance_sync_buffers_until_snapshot_then_drops_old_and_applies_joining_
     binance.handle(depth_event(96, 102, asks=[["101", "7"]]), 1.0)  # contains lastUpdateId+1
     assert book.state is BookState.SYNCING
     assert binance._join_snapshot(book, {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
-    assert book.seq == 102 and book.asks.sizes[101.0] == 7.0 and 99.0 not in book.bids.sizes
+    assert book.seq == 102 and book.asks.size_at(101.0) == 7.0 and book.bids.size_at(99.0) == 0
     binance.handle(depth_event(103, 104, bids=[["100", "2"]]), 2.0)
-    assert book.bids.sizes[100.0] == 2.0 and book.seq == 104
+    assert book.bids.size_at(100.0) == 2.0 and book.seq == 104
 
 
 def test_binance_snapshot_that_does_not_join_the_buffer_is_refetched():
@@ -106,7 +106,7 @@ def test_okx_parses_verbatim_snapshot_update_and_bbo():
     okx.handle(sample("okx", "subscribe_response_books"), 1.0)
     okx.handle(sample("okx", "books_snapshot_docs_example"), 1.0)
     assert book.state is BookState.LIVE and book.seq == 123456
-    assert book.best_ask() == 8476.98 and book.asks.sizes[8476.98] == 415.0
+    assert book.best_ask() == 8476.98 and book.asks.size_at(8476.98) == 415.0
     assert len(book.bids) == 8
     okx.handle(sample("okx", "books_update_docs_example"), 2.0)
     assert book.seq == 123457 and changed[-1] is book
@@ -176,7 +176,7 @@ def test_bybit_parses_verbatim_snapshot_and_delta():
                        177400506, 0, 1.0)
     bybit.handle(sample("bybit", "orderbook_50_delta_linear_BTCUSDT"), 2.0)
     assert book.seq == 177400507 and book.best_ask() == 30249.3
-    assert book.bids.sizes[30247.2] == 30.028 and 30240.0 not in book.bids.sizes
+    assert book.bids.size_at(30247.2) == 30.028 and book.bids.size_at(30240.0) == 0
 
 
 def test_bybit_update_id_gap_triggers_resync_and_new_snapshot_resets():

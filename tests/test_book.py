@@ -28,7 +28,7 @@ def test_depth_is_bounded():
     book.apply_diff([["97", "1"], ["96", "1"]], [["104", "1"]], 11, 2.0)
     assert len(book.bids) == 3 and len(book.asks) == 3
     assert book.bids.top(5)[-1] == (98.0, 3.0)
-    assert 96.0 not in book.bids.sizes
+    assert book.bids.size_at(96.0) == 0
 
 
 def test_crossed_book_is_invalid_until_resynced():
@@ -44,7 +44,7 @@ def test_crossed_book_is_invalid_until_resynced():
 
 def test_top_patch_wins_over_older_diff_but_not_newer():
     book = make_book()
-    assert book.patch_top(100.5, 7.0, 101.0, 1.0, version=15, received_at=2.0)
+    assert book.patch_top("100.5", "7", "101", "1", version=15, received_at=2.0)
     assert book.bids.top(2) == [(100.5, 7.0), (100.0, 1.0)]
     # an older diff cannot touch the top, only levels behind it
     book.apply_diff([["100.5", "0"], ["99", "9"]], [], 12, 3.0)
@@ -53,14 +53,14 @@ def test_top_patch_wins_over_older_diff_but_not_newer():
     book.apply_diff([["100.5", "0"]], [], 16, 3.0)
     assert book.best_bid() == 100.0
     # a patch older than the applied diff is stale
-    assert not book.patch_top(100.7, 1.0, 101.0, 1.0, version=16, received_at=4.0)
+    assert not book.patch_top("100.7", "1", "101", "1", version=16, received_at=4.0)
 
 
 def test_top_patch_removes_better_levels_that_are_gone():
     book = make_book()
-    book.patch_top(99.0, 5.0, 102.0, 2.0, version=11, received_at=2.0)
+    book.patch_top("99", "5", "102", "2", version=11, received_at=2.0)
     assert book.best_bid() == 99.0 and book.best_ask() == 102.0
-    assert 100.0 not in book.bids.sizes and 101.0 not in book.asks.sizes
+    assert book.bids.size_at(100.0) == 0 and book.asks.size_at(101.0) == 0
 
 
 def test_staleness_makes_book_unusable():

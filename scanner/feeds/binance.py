@@ -75,8 +75,8 @@ class Binance(Venue):
     def _on_book_ticker(self, book: OrderBook, ticker: dict, received_at: float) -> None:
         if book.state is not BookState.LIVE:
             return
-        if book.patch_top(float(ticker["b"]), float(ticker["B"]), float(ticker["a"]),
-                          float(ticker["A"]), ticker["u"], received_at):
+        if book.patch_top(ticker["b"], ticker["B"], ticker["a"], ticker["A"], ticker["u"],
+                          received_at):
             if book.state is BookState.INVALID:
                 raise Resync(book.symbol, "crossed")
             self.on_book(book)

@@ -72,8 +72,8 @@ class Bybit(Venue):
         if not bids or not asks:
             return
         cts = message.get("cts") or message["ts"]
-        if book.patch_top(float(bids[0][0]), float(bids[0][1]), float(asks[0][0]),
-                          float(asks[0][1]), cts, received_at, cts / 1000.0):
+        if book.patch_top(bids[0][0], bids[0][1], asks[0][0], asks[0][1], cts, received_at,
+                          cts / 1000.0):
             if book.state is BookState.INVALID:
                 raise Resync(book.symbol, "crossed")
             self.on_book(book)

@@ -77,8 +77,7 @@ class Okx(Venue):
             return
         bid, ask = data["bids"][0], data["asks"][0]
         ts = int(data["ts"])
-        if book.patch_top(float(bid[0]), float(bid[1]), float(ask[0]), float(ask[1]), ts,
-                          received_at, ts / 1000.0):
+        if book.patch_top(bid[0], bid[1], ask[0], ask[1], ts, received_at, ts / 1000.0):
             if book.state is BookState.INVALID:
                 raise Resync(book.symbol, "crossed")
             self.on_book(book)
