@@ -23,6 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.verbose:  # connection chatter of the libraries and the simulator's servers
+        for noisy in ("websockets", "aiohttp.access", "scanner.sim"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return args.handler(args) or 0
     except ConfigError as exc:
