@@ -20,6 +20,10 @@ DEFAULT_SYMBOLS = (
     "ADA/USDT", "LTC/USDT", "LINK/USDT", "AVAX/USDT", "DOT/USDT",
 )
 WEBHOOK_FORMATS = ("json", "slack", "discord", "telegram")
+ALERT_EVENT_TYPES = (
+    "opportunity.opened", "opportunity.closed",
+    "feed.down", "feed.recovered", "books.stale", "resync.storm", "outbox.backlog",
+)
 
 
 class ConfigError(ValueError):
@@ -79,9 +83,10 @@ class WebhookConfig:
     min_net_bps: float = 0.0
     symbols: list[str] = field(default_factory=list)  # empty: all
     exchanges: list[str] = field(default_factory=list)  # empty: all
-    events: list[str] = field(default_factory=lambda: ["opportunity.opened", "opportunity.closed"])
+    events: list[str] = field(default_factory=lambda: list(ALERT_EVENT_TYPES))
     cooldown_seconds: float = 60.0
     rate_limit_per_second: float = 1.0
+    rate_limit_burst: int = 5  # opportunity alerts admitted at once before the rate applies
     timeout_seconds: float = 5.0
 
 
@@ -203,6 +208,26 @@ def _kind(value: Any) -> str:
             float: "a number"}.get(type(value), type(value).__name__)
 
 
+def _check_webhook_filters(hook: WebhookConfig, where: str, problems: list[str]) -> None:
+    for event in hook.events:
+        if event not in ALERT_EVENT_TYPES:
+            close = difflib.get_close_matches(event, ALERT_EVENT_TYPES, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(ALERT_EVENT_TYPES)})"
+            problems.append(f"'{where}.events': unknown event type {event!r}{hint}")
+    if "opportunity.closed" in hook.events and "opportunity.opened" not in hook.events:
+        problems.append(f"'{where}.events': 'opportunity.closed' needs 'opportunity.opened'"
+                        " (a close is sent only after its open)")
+    for exchange in hook.exchanges:
+        if exchange not in SUPPORTED_EXCHANGES:
+            problems.append(f"'{where}.exchanges': unknown exchange {exchange!r}"
+                            f" (supported: {', '.join(SUPPORTED_EXCHANGES)})")
+    for key in ("rate_limit_per_second", "rate_limit_burst", "timeout_seconds"):
+        if getattr(hook, key) <= 0:
+            problems.append(f"'{where}.{key}' must be greater than 0")
+    if hook.cooldown_seconds < 0:
+        problems.append(f"'{where}.cooldown_seconds' must be 0 or more")
+
+
 def _check_semantics(config: Config, problems: list[str]) -> None:
     for name in config.exchanges:
         if name not in SUPPORTED_EXCHANGES:
@@ -231,6 +256,7 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(f"'{where}': set 'secret_env' to the variable holding the {hook.format} webhook URL")
         if hook.format == "telegram" and not (hook.chat_id and hook.secret_env):
             problems.append(f"'{where}': telegram needs 'chat_id' and 'secret_env' (the bot token's variable)")
+        _check_webhook_filters(hook, where, problems)
     for exchange in [*config.paper.latency_ms, *config.paper.balances]:
         if exchange not in config.exchanges:
             problems.append(f"'paper': exchange '{exchange}' is not configured under [exchanges]")
