@@ -6,6 +6,7 @@ import contextlib
 import logging
 from typing import Callable, TextIO
 
+from .alerts import Alerter, FeedHealth
 from .book import OrderBook
 from .clock import LiveScheduler, Scheduler
 from .config import Config
@@ -60,6 +61,11 @@ class Scanner:
         if config.metrics.enabled and live:
             self.metrics = MetricsServer(self.collector, config.metrics.host, config.metrics.port)
             self.listeners.append(self.metrics.on_event)
+        self.alerter: Alerter | None = None
+        if config.alerts.webhooks and live:
+            self.alerter = Alerter(config.alerts, health=self.health)
+            self.listeners.append(self.alerter.publish)
+            self.collector.extra.append(self.alerter.metric_families)
         self._dirty: set[str] = set()
         self._flush_scheduled = False
 
@@ -69,6 +75,17 @@ class Scanner:
                                  ws_url=settings.ws_url, rest_url=settings.rest_url)
         return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds,
                           recorder=self.recorder, replaying=not self.live)
+
+    def health(self) -> dict[str, FeedHealth]:
+        """Per-exchange health for operational alerts."""
+        now, staleness = self.scheduler.monotonic(), self.config.scanner.staleness_seconds
+        result = {}
+        for exchange, stats in self.stats.items():
+            books = [book for (ex, _), book in self.store.books.items() if ex == exchange]
+            stale = sum(not book.is_usable(now, staleness) for book in books)
+            result[exchange] = FeedHealth(up=stats.up, stale_books=stale, books=len(books),
+                                          resyncs_total=sum(stats.resyncs.values()))
+        return result
 
     def on_book(self, book: OrderBook) -> None:
         """A book changed: evaluate its symbol once the current burst of frames is handled."""
@@ -98,6 +115,8 @@ class Scanner:
     async def run(self, duration: float | None = None, view: TextIO | None = None,
                   view_interval: float = 1.0) -> None:
         """Run until cancelled, or for ``duration`` seconds; print the live view to ``view``."""
+        if self.alerter is not None:
+            await self.alerter.start()
         if self.metrics is not None:
             await self.metrics.start()
             log.info("metrics on http://%s:%d/metrics", self.config.metrics.host, self.config.metrics.port)
@@ -116,6 +135,8 @@ class Scanner:
                     await task
             if self.metrics is not None:
                 await self.metrics.stop()
+            if self.alerter is not None:
+                await self.alerter.stop()
 
     async def _housekeeping(self, view: TextIO | None, interval: float) -> None:
         """Close opportunities on books that went stale, and refresh the terminal view."""
