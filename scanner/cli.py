@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Coroutine
 
 from . import __version__
+from .alerts import OutboxError
 from .config import ConfigError, load_config
 
 DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"arbscan: {problem}", file=sys.stderr)
         return 2
-    except (UserError, OSError, ValueError) as exc:
+    except (UserError, OSError, ValueError, OutboxError) as exc:
         print(f"arbscan: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
