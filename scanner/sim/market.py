@@ -1,0 +1,410 @@
+"""Market model behind the simulated exchanges: pure, deterministic from the seed, no I/O.
+
+One price process per asset (correlated geometric Brownian motion; stablecoins mean-revert
+around 1), a small mean-reverting basis per (exchange, symbol), and one L2 book per
+(exchange, symbol) that follows its venue's mid: the top tracks the mid with a 1-3 tick spread,
+each update also changes a few random levels, and every side keeps 50+ levels whose sizes grow
+with distance. Prices and sizes are integers (ticks and lots of the instrument).
+
+Books record what changed since the last ``drain`` (final lots per price, 0 = removed) and
+whether their top changed, so each protocol server can publish diffs at its own cadence.
+"""
+from __future__ import annotations
+
+import math
+import random
+from bisect import insort
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+SECONDS_PER_YEAR = 365 * 86400
+ANCHOR_PRICES = {"BTC": 60_000.0, "ETH": 3_000.0, "SOL": 150.0}
+STABLECOINS = frozenset({"USD", "USDT", "USDC", "DAI", "FDUSD", "TUSD", "BUSD", "USDE", "PYUSD"})
+ANNUAL_VOL = {"BTC": 0.5, "ETH": 0.65}
+DEFAULT_VOL = 0.8
+MARKET_CORRELATION = 0.7  # share of each asset's variance driven by the common factor
+STABLE_SD, STABLE_KAPPA = 1e-4, 0.1  # stablecoin deviation from 1: sd and reversion per second
+BASIS_SD, BASIS_KAPPA = 2e-4, 0.05  # per-venue basis: sd (2 bps) and reversion per second
+
+MIN_LEVELS, START_LEVELS, MAX_LEVELS = 52, 64, 80  # levels per side
+LEVEL_GAP_BPS = 0.5  # mean distance between deep levels
+TOP_NOTIONAL_USD = 8_000.0  # typical size of a top level, in USD
+DISLOCATION_BPS = (20.0, 80.0)
+DISLOCATION_SECONDS = (2.0, 6.0)
+
+Levels = list[tuple[int, int]]  # (price ticks, lots), best first
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """A unified symbol with its tick and lot precision (tick = 10**-price_decimals)."""
+
+    symbol: str
+    base: str
+    quote: str
+    price_decimals: int
+    qty_decimals: int
+    ref_price: float
+
+    @classmethod
+    def create(cls, symbol: str, ref_price: float, base_usd: float) -> Instrument:
+        """Tick about 0.1-1 bps of ``ref_price``, lot about 1-10 cents of ``base_usd``.
+
+        ``"BTC/USDT"`` at 60000 -> tick 0.1, lot 0.000001.
+        """
+        base, quote = split_symbol(symbol)
+        price_magnitude = math.floor(math.log10(ref_price))
+        usd_magnitude = math.floor(math.log10(base_usd))
+        return cls(symbol, base, quote, min(8, max(0, 5 - price_magnitude)),
+                   min(8, max(0, usd_magnitude + 2)), ref_price)
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """``"BTC/USDT"`` -> ``("BTC", "USDT")``; ValueError for anything else."""
+    base, sep, quote = symbol.partition("/")
+    if not sep or not base.isalnum() or not quote.isalnum() or base != base.upper() \
+            or quote != quote.upper():
+        raise ValueError(f"symbol must look like 'BTC/USDT', got {symbol!r}")
+    return base, quote
+
+
+class Side:
+    """One side of a book: price ticks -> lots, a best-first index, and a change journal."""
+
+    __slots__ = ("sign", "qty", "keys", "changes", "top_changed")
+
+    def __init__(self, sign: int):
+        self.sign = sign  # -1 for bids (keys are -price so ascending keys = best first), +1 asks
+        self.qty: dict[int, int] = {}
+        self.keys: list[int] = []
+        self.changes: dict[int, int] = {}
+        self.top_changed = False
+
+    def best(self) -> int:
+        return self.sign * self.keys[0]
+
+    def price(self, index: int) -> int:
+        return self.sign * self.keys[index]
+
+    def put(self, price: int, lots: int) -> None:
+        """Set a level (adding it if new)."""
+        if price not in self.qty:
+            insort(self.keys, self.sign * price)
+        self.qty[price] = lots
+        self.changes[price] = lots
+        if self.sign * price <= self.keys[0]:
+            self.top_changed = True
+
+    def remove_at(self, index: int) -> None:
+        price = self.sign * self.keys.pop(index)
+        del self.qty[price]
+        self.changes[price] = 0
+        if index == 0:
+            self.top_changed = True
+
+    def shift(self, ticks: int) -> None:
+        """Move every level by ``ticks`` (the whole side jumps)."""
+        old = self.qty
+        self.qty = {price + ticks: lots for price, lots in old.items()}
+        self.keys = [key + self.sign * ticks for key in self.keys]
+        for price in old:
+            if price not in self.qty:
+                self.changes[price] = 0
+        for price, lots in self.qty.items():
+            if old.get(price) != lots:
+                self.changes[price] = lots
+        self.top_changed = True
+
+    def levels(self, depth: int | None = None) -> Levels:
+        sign, qty = self.sign, self.qty
+        return [(sign * key, qty[sign * key]) for key in self.keys[:depth]]
+
+    def drain(self) -> dict[int, int]:
+        """The changes since the last drain (price -> final lots, 0 = removed)."""
+        changes, self.changes = self.changes, {}
+        return changes
+
+
+class VenueBook:
+    """The true L2 book of one symbol on one exchange, with its update counter."""
+
+    __slots__ = ("exchange", "instrument", "bids", "asks", "update_id", "basis", "basis_at",
+                 "spread", "unit_lots", "pending", "shift_ticks", "dislocated_until",
+                 "crossed_until", "cross_lots")
+
+    def __init__(self, exchange: str, instrument: Instrument, update_id: int, unit_lots: int,
+                 pending: float):
+        self.exchange = exchange
+        self.instrument = instrument
+        self.bids = Side(-1)
+        self.asks = Side(1)
+        self.update_id = update_id  # +1 per book change
+        self.basis = 0.0  # log-deviation of this venue's mid from the fair price
+        self.basis_at = 0.0  # model time the basis was last moved
+        self.spread = 1  # target top spread in ticks
+        self.unit_lots = unit_lots  # typical top-level size
+        self.pending = pending  # fractional updates owed to this book
+        self.shift_ticks = 0  # current dislocation, in ticks
+        self.dislocated_until = 0.0
+        self.crossed_until = 0.0
+        self.cross_lots = 0
+
+    @property
+    def symbol(self) -> str:
+        return self.instrument.symbol
+
+    def levels(self, depth: int | None = None) -> tuple[Levels, Levels]:
+        """(bids, asks) best first, ``depth`` levels per side (all when None)."""
+        return self.bids.levels(depth), self.asks.levels(depth)
+
+    def top(self) -> tuple[tuple[int, int], tuple[int, int]]:
+        bid, ask = self.bids.best(), self.asks.best()
+        return (bid, self.bids.qty[bid]), (ask, self.asks.qty[ask])
+
+    def drain(self) -> tuple[dict[int, int], dict[int, int]]:
+        """Bid and ask changes since the last drain."""
+        return self.bids.drain(), self.asks.drain()
+
+    def take_top_changed(self) -> bool:
+        """Whether the best bid or ask (price or size) changed since the last call."""
+        changed = self.bids.top_changed or self.asks.top_changed
+        self.bids.top_changed = self.asks.top_changed = False
+        return changed
+
+    def crossed(self) -> bool:
+        return self.bids.best() >= self.asks.best()
+
+
+class MarketModel:
+    """Prices and books for ``symbols`` on ``exchanges``; advance it with ``step(dt)``."""
+
+    def __init__(self, symbols: Sequence[str], exchanges: Sequence[str], seed: int = 0,
+                 updates_per_second: float = 10.0,
+                 dislocation_every: tuple[float, float] | None = (20.0, 40.0)):
+        if updates_per_second <= 0:
+            raise ValueError("updates_per_second must be positive")
+        if dislocation_every is not None and not 0 < dislocation_every[0] <= dislocation_every[1]:
+            raise ValueError("dislocation_every must be (a, b) with 0 < a <= b, or None")
+        self.rng = random.Random(seed)
+        self.t = 0.0
+        self.updates_per_second = updates_per_second
+        self.dislocation_every = dislocation_every
+        assets = _assets(symbols)
+        self.prices = {asset: _reference_price(asset, seed) for asset in assets}
+        self._log_vol = {asset: ANNUAL_VOL.get(asset, DEFAULT_VOL) / math.sqrt(SECONDS_PER_YEAR)
+                         for asset in assets if asset not in STABLECOINS}
+        self.instruments: dict[str, Instrument] = {}
+        for symbol in symbols:
+            base, quote = split_symbol(symbol)
+            self.instruments[symbol] = Instrument.create(symbol, self.fair(base, quote),
+                                                         self.prices[base])
+        self.books: dict[tuple[str, str], VenueBook] = {}
+        for exchange in exchanges:
+            for symbol, instrument in self.instruments.items():
+                self.books[exchange, symbol] = self._new_book(exchange, instrument)
+        self._next_dislocation = self._draw_dislocation_time()
+
+    def fair(self, base: str, quote: str) -> float:
+        return self.prices[base] / self.prices[quote]
+
+    def book(self, exchange: str, symbol: str) -> VenueBook:
+        try:
+            return self.books[exchange, symbol]
+        except KeyError:
+            raise KeyError(f"no simulated book for {symbol!r} on {exchange!r}") from None
+
+    def mid_ticks(self, book: VenueBook) -> float:
+        """Where this venue's mid should be now, in ticks (fair price, basis, dislocation)."""
+        instrument = book.instrument
+        fair = self.fair(instrument.base, instrument.quote) * math.exp(book.basis)
+        return fair * 10 ** instrument.price_decimals + book.shift_ticks
+
+    def step(self, dt: float) -> None:
+        """Advance time by ``dt`` seconds: prices, bases, scheduled events, book updates."""
+        self.t += dt
+        self._move_prices(dt)
+        self._expire()
+        if self.dislocation_every is not None and self.t >= self._next_dislocation:
+            self._random_dislocation()
+        rate = self.updates_per_second * dt
+        for book in self.books.values():
+            book.pending += rate
+            if book.pending >= 1.0:
+                count = int(book.pending)
+                book.pending -= count
+                self._move_basis(book)
+                self._update(book, self.mid_ticks(book), count)
+
+    def dislocate(self, exchange: str, symbol: str, bps: float, seconds: float) -> None:
+        """Shift one venue's whole book by ``bps`` (negative = down) for ``seconds``."""
+        book = self.book(exchange, symbol)
+        self._undislocate(book)
+        ticks = round(self.mid_ticks(book) * bps / 10_000)
+        book.bids.shift(ticks)
+        book.asks.shift(ticks)
+        book.shift_ticks = ticks
+        book.dislocated_until = self.t + seconds
+        book.update_id += 1
+
+    def cross(self, exchange: str, symbol: str, seconds: float) -> None:
+        """Make one venue's book crossed (best bid above best ask) for ``seconds``."""
+        book = self.book(exchange, symbol)
+        book.crossed_until = self.t + seconds
+        book.cross_lots = self._lots(book, 0)
+        self._hold_cross(book)
+        book.update_id += 1
+
+    def _new_book(self, exchange: str, instrument: Instrument) -> VenueBook:
+        rng = self.rng
+        unit = TOP_NOTIONAL_USD / self.prices[instrument.base] * 10 ** instrument.qty_decimals
+        book = VenueBook(exchange, instrument, rng.randrange(10**8, 10**10),
+                         max(1, round(unit)), rng.random())
+        book.basis = rng.gauss(0.0, BASIS_SD)
+        book.spread = rng.randint(1, 3)
+        bid = round(self.mid_ticks(book) - book.spread / 2)
+        for side, price in ((book.bids, bid), (book.asks, bid + book.spread)):
+            for index in range(START_LEVELS):
+                side.put(price, self._lots(book, index))
+                price += side.sign * self._gap(book, index + 1)
+        book.drain()
+        book.take_top_changed()
+        return book
+
+    def _update(self, book: VenueBook, mid: float, count: int) -> None:
+        """Apply ``count`` book changes: the top follows ``mid``, then random level changes."""
+        rng = self.rng
+        if rng.random() < 0.02:
+            book.spread = rng.randint(1, 3)
+        bid = round(mid - book.spread / 2)
+        ask = bid + book.spread
+        bids, asks = book.bids, book.asks
+        while bids.keys and bids.best() > bid:
+            bids.remove_at(0)
+        while asks.keys and asks.best() < ask:
+            asks.remove_at(0)
+        if not bids.keys or bids.best() < bid:
+            bids.put(bid, self._lots(book, 0))
+        if not asks.keys or asks.best() > ask:
+            asks.put(ask, self._lots(book, 0))
+        for _ in range(count):
+            self._perturb(book, bids if rng.random() < 0.5 else asks)
+        for side in (bids, asks):
+            while len(side.keys) < MIN_LEVELS:
+                depth = len(side.keys)
+                side.put(side.price(-1) + side.sign * self._gap(book, depth),
+                         self._lots(book, depth))
+            while len(side.keys) > MAX_LEVELS:
+                side.remove_at(-1)
+        if book.crossed_until:
+            self._hold_cross(book)
+        book.update_id += count
+
+    def _perturb(self, book: VenueBook, side: Side) -> None:
+        """One random level change on ``side``, biased to the top: size, insert or delete."""
+        rng, keys = self.rng, side.keys
+        depth = len(keys)
+        index = int(depth * rng.random() ** 2)
+        price = side.sign * keys[index]
+        action = rng.random()
+        if action < 0.8 or depth <= MIN_LEVELS:
+            room = keys[index + 1] - keys[index] - 1 if index + 1 < depth else 2
+            if action < 0.6 or room < 1:
+                lots = side.qty[price]
+                new = int(lots * (0.4 + 1.2 * rng.random()))
+                side.put(price, new if 0 < new != lots else lots + 1)
+            else:
+                side.put(price + side.sign * (1 + int(rng.random() * room)),
+                         self._lots(book, index + 1))
+        else:
+            side.remove_at(index)
+
+    def _move_basis(self, book: VenueBook) -> None:
+        """Advance the basis (Ornstein-Uhlenbeck) to now, exact for any elapsed time."""
+        decay = math.exp(-BASIS_KAPPA * (self.t - book.basis_at))
+        noise = BASIS_SD * math.sqrt(1 - decay * decay) * self.rng.gauss(0.0, 1.0)
+        book.basis = book.basis * decay + noise
+        book.basis_at = self.t
+
+    def _hold_cross(self, book: VenueBook) -> None:
+        """Keep a bid one tick above the best ask while the crossed fault lasts."""
+        target = book.asks.best() + 1
+        if book.bids.best() < target:
+            book.bids.put(target, book.cross_lots)
+
+    def _lots(self, book: VenueBook, index: int) -> int:
+        """A fresh size for the level ``index`` places from the top (grows with distance)."""
+        spread = 0.3 + 2.0 * self.rng.random() ** 3  # mostly small, now and then a large order
+        return max(1, int(book.unit_lots * (1 + 0.08 * index) * spread))
+
+    def _gap(self, book: VenueBook, index: int) -> int:
+        """Ticks between level ``index - 1`` and ``index``: dense near the top, sparser deeper."""
+        instrument = book.instrument
+        mean = LEVEL_GAP_BPS * 1e-4 * instrument.ref_price * 10 ** instrument.price_decimals
+        return 1 + int(self.rng.expovariate(1.0) * mean * min(1.0, index / 10))
+
+    def _move_prices(self, dt: float) -> None:
+        rng = self.rng
+        root_dt = math.sqrt(dt)
+        market = rng.gauss(0.0, 1.0)
+        loading, own = math.sqrt(MARKET_CORRELATION), math.sqrt(1 - MARKET_CORRELATION)
+        for asset, price in self.prices.items():
+            if asset == "USD":
+                continue
+            if asset in STABLECOINS:
+                deviation = price - 1.0
+                deviation += -STABLE_KAPPA * dt * deviation + STABLE_SD * math.sqrt(
+                    2 * STABLE_KAPPA * dt) * rng.gauss(0.0, 1.0)
+                self.prices[asset] = 1.0 + deviation
+            else:
+                sigma = self._log_vol[asset]
+                shock = loading * market + own * rng.gauss(0.0, 1.0)
+                self.prices[asset] = price * math.exp(sigma * root_dt * shock
+                                                      - 0.5 * sigma * sigma * dt)
+
+    def _expire(self) -> None:
+        for book in self.books.values():
+            if book.dislocated_until and self.t >= book.dislocated_until:
+                self._undislocate(book)
+            if book.crossed_until and self.t >= book.crossed_until:
+                book.crossed_until = 0.0
+                while book.bids.best() >= book.asks.best():
+                    book.bids.remove_at(0)
+                book.update_id += 1
+
+    def _undislocate(self, book: VenueBook) -> None:
+        if book.shift_ticks:
+            book.bids.shift(-book.shift_ticks)
+            book.asks.shift(-book.shift_ticks)
+            book.update_id += 1
+        book.shift_ticks = 0
+        book.dislocated_until = 0.0
+
+    def _random_dislocation(self) -> None:
+        rng = self.rng
+        book = rng.choice(list(self.books.values()))
+        bps = rng.uniform(*DISLOCATION_BPS) * rng.choice((-1, 1))
+        self.dislocate(book.exchange, book.symbol, bps, rng.uniform(*DISLOCATION_SECONDS))
+        self._next_dislocation = self._draw_dislocation_time()
+
+    def _draw_dislocation_time(self) -> float:
+        if self.dislocation_every is None:
+            return math.inf
+        return self.t + self.rng.uniform(*self.dislocation_every)
+
+
+def _assets(symbols: Iterable[str]) -> list[str]:
+    assets: dict[str, None] = {}
+    for symbol in symbols:
+        for asset in split_symbol(symbol):
+            assets[asset] = None
+    return list(assets)
+
+
+def _reference_price(asset: str, seed: int) -> float:
+    """Starting USD price: anchors for majors, 1 for stablecoins, else log-uniform in 1..100."""
+    if asset in STABLECOINS:
+        return 1.0
+    if asset in ANCHOR_PRICES:
+        return ANCHOR_PRICES[asset]
+    return 10 ** random.Random(f"{seed}:{asset}").uniform(0.0, 2.0)
+
