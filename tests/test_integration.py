@@ -188,3 +188,17 @@ async def test_crossed_book_is_invalid_and_resynced(harness):
     await h.wait_for(h.all_live, timeout=5.0)
     assert h.unsafe == []
     assert not any(k[0] == "BTC/USDT" and "okx" in k[1:] for k in h.scanner.engine.open)
+
+
+async def test_opportunity_series_disappear_when_it_closes(harness):
+    h = harness
+    h.sim.dislocate("bybit", "ETH/USDT", -80, seconds=1.0)  # bybit cheap: buy there
+    await h.wait_for(lambda: h.metric("arbscan_opportunity_net_profit", symbol="ETH/USDT", buy_exchange="bybit"),
+                     timeout=3.0)
+    assert await h.metric("arbscan_opportunities_total", symbol="ETH/USDT", buy_exchange="bybit",
+                          sell_exchange="okx") >= 1
+    await h.wait_for(lambda: not any(k[0] == "ETH/USDT" for k in h.scanner.engine.open), timeout=5.0)
+    text = await h.metrics()
+    assert 'arbscan_opportunity_net_profit{' not in text and 'arbscan_opportunity_size{' not in text
+    lifetimes = await h.metric("arbscan_opportunity_lifetime_seconds_count")
+    assert lifetimes >= 1
