@@ -30,11 +30,14 @@ def listings(config: Config, metadata: Metadata) -> dict[str, list[str]]:
     result = {}
     for exchange in config.enabled_exchanges():
         known = set(metadata.symbols(exchange))
-        symbols = [s for s in config.scanner.symbols if not known or s in known]
-        skipped = [s for s in config.scanner.symbols if s not in symbols]
-        if skipped:
-            log.info("%s does not list %s; not subscribed", exchange, ", ".join(skipped))
-        result[exchange] = symbols
+        result[exchange] = [s for s in config.scanner.symbols if not known or s in known]
+    for symbol in config.scanner.symbols:
+        venues = [exchange for exchange, symbols in result.items() if symbol in symbols]
+        if not venues:
+            raise ValueError(f"{symbol} is not listed on any enabled exchange; check the spelling "
+                             "or run `arbscan markets refresh`")
+        if len(venues) == 1:
+            log.warning("%s is listed only on %s: nothing to compare it with", symbol, venues[0])
     return result
 
 

@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", type=Path, help="optional TOML config (exchange URLs are replaced by the simulator's)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     demo.add_argument("--symbols", help=f"comma-separated symbols (default: {','.join(DEMO_SYMBOLS)})")
-    demo.add_argument("--metrics-port", type=int, help="metrics port (default 9108)")
+    demo.add_argument("--metrics-port", type=port, help="metrics port (default 9108)")
     demo.add_argument("--seed", type=int, default=7, help="market model seed")
     demo.add_argument("--no-view", action="store_true", help="do not print the live terminal view")
     demo.set_defaults(handler=cmd_demo)
@@ -92,6 +92,13 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--asset")
     show.set_defaults(handler=cmd_markets_show)
     return parser
+
+
+def port(text: str) -> int:
+    """An argparse type: a TCP port number."""
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
 
 
 def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
