@@ -96,14 +96,24 @@ class AlertsConfig:
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
 
 
+LEG_RISK_POLICIES = ("close", "hold")
+
+
 @dataclass
 class PaperConfig:
+    """Paper execution. Balances are the starting inventory, used on the ledger's first run only."""
+
     enabled: bool = False
     ledger_path: str = "arbscan-paper.sqlite"
     min_net_profit: float = 0.0
-    latency_ms: dict[str, float] = field(default_factory=dict)  # per exchange
-    latency_jitter_ms: float = 5.0
+    latency_ms: dict[str, float] = field(default_factory=dict)  # per exchange; 50 ms when not set
+    latency_jitter_ms: float = 5.0  # uniform extra delay per order, 0..jitter
     balances: dict[str, dict[str, float]] = field(default_factory=dict)  # exchange -> asset -> amount
+    leg_risk: str = "close"  # one leg short: "close" it by market order, or "hold" the position
+    residual_close_delay_ms: float = 500.0  # wait before closing a residual position
+    rebalance_threshold: float = 0.25  # move funds when below this fraction of target; 0: never
+    transfer_seconds: dict[str, float] = field(default_factory=dict)  # per network, over built-in defaults
+    allow_unknown_networks: bool = False  # transfer on networks whose status is unknown
 
 
 @dataclass
@@ -260,3 +270,21 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
     for exchange in [*config.paper.latency_ms, *config.paper.balances]:
         if exchange not in config.exchanges:
             problems.append(f"'paper': exchange '{exchange}' is not configured under [exchanges]")
+    _check_paper(config.paper, problems)
+
+
+def _check_paper(paper: PaperConfig, problems: list[str]) -> None:
+    if paper.leg_risk not in LEG_RISK_POLICIES:
+        problems.append(f"'paper.leg_risk': {paper.leg_risk!r} is not one of {', '.join(LEG_RISK_POLICIES)}")
+    if paper.enabled and not paper.ledger_path:
+        problems.append("'paper.ledger_path' is empty; name the SQLite file that keeps the paper ledger")
+    if not 0 <= paper.rebalance_threshold < 1:
+        problems.append(f"'paper.rebalance_threshold' must be at least 0 and below 1, got {paper.rebalance_threshold}")
+    for key in ("latency_jitter_ms", "residual_close_delay_ms", "min_net_profit"):
+        if getattr(paper, key) < 0:
+            problems.append(f"'paper.{key}' must be 0 or more")
+    negative = [f"latency_ms.{k}" for k, v in paper.latency_ms.items() if v < 0]
+    negative += [f"transfer_seconds.{k}" for k, v in paper.transfer_seconds.items() if v < 0]
+    negative += [f"balances.{ex}.{asset}" for ex, assets in paper.balances.items()
+                 for asset, v in assets.items() if v < 0]
+    problems += [f"'paper.{key}' must be 0 or more" for key in negative]

@@ -1,0 +1,401 @@
+"""Paper execution against the live books, with latency, inventory, leg risk and transfers.
+
+An opened (or updated, when nothing is in flight for the pair) opportunity that clears
+``min_net_profit`` sends two immediate-or-cancel limit orders at the opportunity's limit prices.
+Each reaches its exchange after that exchange's latency plus seeded jitter and fills against the
+book as it is then, up to its limit, paying the taker fee. When the legs fill different sizes the
+difference is a residual position, closed by a market order on the better of the two books after
+``residual_close_delay_ms`` (policy "close") or kept and marked to market (policy "hold").
+Exchanges that run low on an asset are topped up by transfers that pay the network's withdrawal
+fee and keep the funds in transit for the network's transfer time. Everything is recorded in the
+SQLite ledger (`Ledger`); time comes from the `Scheduler`, so a replay gives the same ledger.
+"""
+from __future__ import annotations
+
+import logging
+import random
+from collections import Counter
+from decimal import Decimal
+from functools import partial
+from typing import Callable, Iterable
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.metrics_core import Metric
+
+from ..clock import Scheduler
+from ..config import PaperConfig
+from ..engine.costs import CostModel
+from ..engine.opportunity import EventType, Opportunity, OpportunityEvent
+from ..engine.spread import BookStore
+from ..metadata import Metadata
+from .fills import AMOUNT, QTY, ZERO, Fill, Liquidity, amount, amount_up, dec, floor_to, take
+from .ledger import Key, Ledger, Order, PairKey, Residual, Totals, Trade, Transfer
+from .report import mark_to_market
+from .transfers import Route, choose_route, plan, transfer_seconds
+
+log = logging.getLogger(__name__)
+
+DEFAULT_LATENCY_MS = 50.0
+CLOSE_ATTEMPTS = 20  # a residual still open after this many close attempts is held at its mark
+PAIR = ["symbol", "buy_exchange", "sell_exchange"]
+
+
+class PaperTrader:
+    """Trades opportunity events on paper; see the module docstring."""
+
+    def __init__(self, config: PaperConfig, store: BookStore, costs: CostModel, metadata: Metadata,
+                 scheduler: Scheduler, seed: int = 0, staleness_seconds: float = 5.0):
+        self.config = config
+        self.store = store
+        self.costs = costs
+        self.metadata = metadata
+        self.scheduler = scheduler
+        self.staleness = staleness_seconds
+        self.rng = random.Random(seed)
+        self.liquidity = Liquidity()
+        self.ledger: Ledger
+        self.totals = Totals()
+        self.exchanges: list[str] = []  # those with starting balances in the ledger
+        self.currency = _main_quote(store)  # PnL and fee values are in this asset
+        self.marks: dict[str, tuple[str, Decimal]] = {}  # asset -> (quote, mid)
+        self._reserved: dict[Key, Decimal] = {}
+        self._free: dict[Key, float] = {}  # balance - reserved, as float, for size_limit
+        self._busy: set[PairKey] = set()  # pairs with a trade in flight or a residual being closed
+        self._transit: dict[tuple[str, str], Transfer] = {}  # (asset, dst) -> transfer
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Open the ledger (first run: record the starting balances) and resume unfinished work:
+        orders lost in a stop are marked lost, their trades settled; open residuals are closed
+        again, transfers in transit land at their arrival time."""
+        now = self.scheduler.wall()
+        self.ledger = Ledger(self.config.ledger_path)
+        configured = {(ex, asset): dec(v) for ex, assets in self.config.balances.items() for asset, v in assets.items()}
+        if not self.ledger.load(self.config.balances, now) and configured != self.ledger.start:
+            log.warning("paper ledger %s continues from its own starting balances; [paper] balances apply to "
+                        "a new ledger only (set another ledger_path to start over)", self.config.ledger_path)
+        self.exchanges = sorted({exchange for exchange, _ in self.ledger.start})
+        self.marks = self.ledger.marks()
+        self.totals = self.ledger.totals()
+        for key in self.ledger.balances:
+            self._refresh(key)
+        for transfer in self.ledger.in_transit():
+            self._transit[transfer.asset, transfer.dst] = transfer
+            self.scheduler.call_later(max(0.0, transfer.arrive_at - now), partial(self._land, transfer))
+        self.ledger.abandon_unarrived()
+        for trade, residual in self.ledger.unfinished():
+            self._busy.add(trade.key)
+            if residual is None:
+                self._settle(trade)
+            elif residual.remaining:
+                self._schedule_close(trade, residual)
+            else:  # stopped after the last close fill was booked
+                self._closed(trade, residual)
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # --- engine hooks ----------------------------------------------------------------------------
+
+    def size_limit(self, symbol: str, buy_exchange: str, sell_exchange: str) -> tuple[float, float]:
+        """(quote available on the buy exchange / (1 + taker fee), base available on the sell exchange)."""
+        base, quote = symbol.split("/")
+        fee = self.costs.taker_fee(buy_exchange, symbol)
+        return self._free.get((buy_exchange, quote), 0.0) / (1.0 + fee), self._free.get((sell_exchange, base), 0.0)
+
+    def on_event(self, event: OpportunityEvent) -> None:
+        """Send both legs of an opportunity that clears the paper threshold (one trade per event)."""
+        opp = event.opportunity
+        if (event.type is EventType.CLOSED or opp.blocked or opp.key in self._busy
+                or opp.net_profit <= 0.0 or opp.net_profit < self.config.min_net_profit):
+            return
+        qty = self._order_qty(opp)
+        if qty <= 0:
+            return
+        trade = self._new_trade(event, qty)
+        if not self.ledger.insert_trade(trade):
+            return  # this event was traded already
+        self._busy.add(trade.key)
+        self.totals.trades[trade.key] += 1
+        base, quote = opp.symbol.split("/")
+        worst_cost = amount_up(qty * trade.buy.limit * (1 + trade.buy.fee_rate)) + 2 * AMOUNT  # + rounding
+        self._reserve(trade.buy, (trade.buy_exchange, quote), worst_cost)
+        self._reserve(trade.sell, (trade.sell_exchange, base), qty)
+        for order in (trade.buy, trade.sell):
+            self._send(order, partial(self._leg_arrived, trade, order))
+
+    def _order_qty(self, opp: Opportunity) -> Decimal:
+        """The opportunity's size within the funds free now, on the coarser lot step of both
+        markets; zero below either market's minimum notional."""
+        base, quote = opp.symbol.split("/")
+        limit = dec(opp.buy_limit)
+        fee = dec(self.costs.taker_fee(opp.buy_exchange, opp.symbol))
+        free_quote = self._available((opp.buy_exchange, quote))
+        qty = min(dec(opp.size), free_quote / (limit * (1 + fee)), self._available((opp.sell_exchange, base)))
+        markets = [self.metadata.market(ex, opp.symbol) for ex in (opp.buy_exchange, opp.sell_exchange)]
+        step = max([QTY] + [dec(m.amount_step) for m in markets if m and m.amount_step])
+        qty = floor_to(max(qty, ZERO), step)
+        min_notional = max([ZERO] + [dec(m.min_notional) for m in markets if m and m.min_notional])
+        return qty if qty * dec(opp.buy_price) >= min_notional else ZERO
+
+    def _new_trade(self, event: OpportunityEvent, qty: Decimal) -> Trade:
+        opp = event.opportunity
+        trade_id = f"{event.id}@{round(event.last_seen * 1e6)}"  # one trade per event and evaluation
+        now = self.scheduler.wall()
+
+        def leg(side: str, exchange: str, limit: float) -> Order:
+            fee = dec(self.costs.taker_fee(exchange, opp.symbol))
+            return Order(f"{trade_id}.{side}", trade_id, side, exchange, opp.symbol, side, "ioc", qty, dec(limit), fee, now)
+
+        return Trade(trade_id, event.id, opp.symbol, opp.buy_exchange, opp.sell_exchange, qty, dec(opp.size),
+                     dec(opp.net_profit), now, leg("buy", opp.buy_exchange, opp.buy_limit),
+                     leg("sell", opp.sell_exchange, opp.sell_limit))
+
+    # --- orders ----------------------------------------------------------------------------------
+
+    def _send(self, order: Order, arrived: Callable[[], None]) -> None:
+        latency = self.config.latency_ms.get(order.exchange, DEFAULT_LATENCY_MS)
+        jitter = self.rng.uniform(0.0, self.config.latency_jitter_ms)
+        self.scheduler.call_later((latency + jitter) / 1000.0, arrived)
+
+    def _leg_arrived(self, trade: Trade, order: Order) -> None:
+        self._execute(order)
+        if trade.buy.done and trade.sell.done:
+            self._settle(trade)
+
+    def _execute(self, order: Order, residual: Residual | None = None) -> None:
+        """Fill ``order`` against its book as it is now (within the funds free) and book it, with
+        the ``residual`` it closes (part of) in the same transaction."""
+        base, quote = order.symbol.split("/")
+        self._release(order)
+        book = self.store.books.get((order.exchange, order.symbol))
+        fill, reason = Fill(ZERO, ZERO, ()), "book unusable"
+        if book is not None and book.is_usable(self.scheduler.monotonic(), self.staleness):
+            side, used = self.liquidity.used(book, order.is_buy)
+            if order.is_buy:  # a limit buy spends at most its reservation; a market buy what is free
+                budget = None if order.limit is not None else max(ZERO, floor_to(
+                    self._available((order.exchange, quote)) / (1 + order.fee_rate), AMOUNT) - 2 * AMOUNT)
+                fill = take(side.levels(), order.qty, _float(order.limit), True, used, budget)
+            else:
+                qty = min(order.qty, self._available((order.exchange, base)))
+                fill = take(side.levels(), max(qty, ZERO), _float(order.limit), False, used)
+            reason = "" if fill.qty == order.qty else "not enough size within the limit or funds"
+        order.filled, order.quote, order.fee = fill.qty, fill.quote, amount(fill.quote * order.fee_rate)
+        order.status = "filled" if fill.qty == order.qty else "partial" if fill.qty else "missed"
+        order.arrived_at, order.reason = self.scheduler.wall(), reason
+        sign = 1 if order.is_buy else -1
+        if residual is not None:
+            residual.remaining += sign * fill.qty
+            residual.flows += order.flow
+        deltas = {(order.exchange, base): sign * fill.qty, (order.exchange, quote): order.flow}
+        self.ledger.book_order(order, fill, deltas, self._marks_now(), residual)
+        for key in deltas:
+            self._refresh(key)
+
+    # --- settlement and leg risk -----------------------------------------------------------------
+
+    def _settle(self, trade: Trade) -> None:
+        """Both legs are back: book the predicted and realised figures and handle a residual."""
+        buy, sell = trade.buy, trade.sell
+        matched = min(buy.filled, sell.filled)
+        trade.predicted = amount(trade.opportunity_net * matched / trade.opportunity_size)
+        trade.settled_at = self.scheduler.wall()
+        excess = buy.filled - sell.filled
+        if not excess:
+            self._finish(trade, None)
+            return
+        basis = amount(buy.flow * excess / buy.filled if excess > 0 else sell.flow * -excess / sell.filled)
+        residual = Residual(trade.id, trade.symbol.split("/")[0], excess, excess, basis, trade.settled_at)
+        self.totals.leg_failures += 1
+        if self.config.leg_risk == "hold":
+            self._hold(trade, residual)
+        else:
+            trade.status = "closing"
+            self.ledger.save_trade(trade, residual)
+            self._schedule_close(trade, residual)
+
+    def _schedule_close(self, trade: Trade, residual: Residual) -> None:
+        self.scheduler.call_later(self.config.residual_close_delay_ms / 1000.0, partial(self._try_close, trade, residual))
+
+    def _try_close(self, trade: Trade, residual: Residual) -> None:
+        """Send a market order for the residual to the better of the trade's two books."""
+        residual.attempts += 1
+        venue = self._close_venue(trade, residual)
+        if venue is None:
+            self._close_later(trade, residual)
+            return
+        side = "sell" if residual.remaining > 0 else "buy"
+        order = Order(f"{trade.id}.close{residual.attempts}", trade.id, "close", venue, trade.symbol, side, "market",
+                      abs(residual.remaining), None, dec(self.costs.taker_fee(venue, trade.symbol)), self.scheduler.wall())
+        self.ledger.insert_close(order, residual)
+        self._send(order, partial(self._close_arrived, trade, residual, order))
+
+    def _close_venue(self, trade: Trade, residual: Residual) -> str | None:
+        """Selling: the usable book with the higher bid where base is free; buying back: the lower
+        ask where quote is free."""
+        base, quote = trade.symbol.split("/")
+        selling = residual.remaining > 0
+        best = []
+        for exchange in (trade.buy_exchange, trade.sell_exchange):
+            book = self.store.books.get((exchange, trade.symbol))
+            if book is None or not book.is_usable(self.scheduler.monotonic(), self.staleness):
+                continue
+            if self._available((exchange, base if selling else quote)) > 0:
+                best.append((-book.best_bid() if selling else book.best_ask(), exchange))
+        return min(best)[1] if best else None
+
+    def _close_arrived(self, trade: Trade, residual: Residual, order: Order) -> None:
+        self._execute(order, residual)
+        if residual.remaining:
+            self._close_later(trade, residual)
+        else:
+            self._closed(trade, residual)
+
+    def _closed(self, trade: Trade, residual: Residual) -> None:
+        residual.status, residual.closed_at = "closed", self.scheduler.wall()
+        residual.pnl = residual.basis + residual.flows
+        self._finish(trade, residual)
+
+    def _close_later(self, trade: Trade, residual: Residual) -> None:
+        if residual.attempts >= CLOSE_ATTEMPTS:
+            self._hold(trade, residual)
+        else:
+            self.ledger.save_trade(trade, residual)
+            self._schedule_close(trade, residual)
+
+    def _hold(self, trade: Trade, residual: Residual) -> None:
+        """Keep what is left of the residual, valued at the current mark."""
+        value = amount(residual.remaining * self._price(residual.asset))
+        residual.status, residual.closed_at = "held", self.scheduler.wall()
+        residual.pnl = residual.basis + residual.flows + value
+        self._finish(trade, residual, value)
+
+    def _finish(self, trade: Trade, residual: Residual | None, held_value: Decimal = ZERO) -> None:
+        trade.realised = trade.buy.flow + trade.sell.flow + held_value + (residual.flows if residual else ZERO)
+        trade.status = "done"
+        self.ledger.save_trade(trade, residual)
+        self.totals.predicted += trade.predicted
+        self.totals.realised += trade.realised
+        self._busy.discard(trade.key)
+        self._rebalance(trade.symbol.split("/"))
+
+    # --- inventory -------------------------------------------------------------------------------
+
+    def _available(self, key: Key) -> Decimal:
+        return self.ledger.balance(*key) - self._reserved.get(key, ZERO)
+
+    def _refresh(self, key: Key) -> None:
+        self._free[key] = float(self._available(key))
+
+    def _reserve(self, order: Order, key: Key, size: Decimal) -> None:
+        order.reserved = size
+        self._reserved[key] = self._reserved.get(key, ZERO) + size
+        self._refresh(key)
+
+    def _release(self, order: Order) -> None:
+        if order.reserved:
+            base, quote = order.symbol.split("/")
+            key = (order.exchange, quote if order.is_buy else base)
+            self._reserved[key] -= order.reserved
+            order.reserved = ZERO
+            self._refresh(key)
+
+    # --- transfers -------------------------------------------------------------------------------
+
+    def _rebalance(self, assets: Iterable[str]) -> None:
+        threshold = dec(self.config.rebalance_threshold)
+        if not threshold:
+            return
+        for asset in assets:
+            start = {ex: self.ledger.start.get((ex, asset), ZERO) for ex in self.exchanges}
+            held = {ex: self.ledger.balance(ex, asset) for ex in self.exchanges}
+            available = {ex: self._available((ex, asset)) for ex in self.exchanges}
+            in_transit = sum((t.amount - t.fee for t in self._transit.values() if t.asset == asset), ZERO)
+            receiving = {dst for a, dst in self._transit if a == asset}
+            route = partial(choose_route, self.metadata, asset, allow_unknown=self.config.allow_unknown_networks)
+            for move in plan(asset, start, held, available, in_transit, threshold, receiving, route):
+                self._send_transfer(move.asset, move.src, move.dst, move.amount, move.route)
+
+    def _send_transfer(self, asset: str, src: str, dst: str, size: Decimal, route: Route) -> None:
+        now = self.scheduler.wall()
+        seconds = transfer_seconds(route.network, self.config.transfer_seconds)
+        transfer = Transfer(asset, src, dst, route.network, size, route.fee, amount(route.fee * self._price(asset)),
+                            now, now + seconds)
+        self.ledger.send_transfer(transfer)
+        self._refresh((src, asset))
+        self._transit[asset, dst] = transfer
+        self.totals.transfer_fees += transfer.fee_quote
+        self.scheduler.call_later(seconds, partial(self._land, transfer))
+
+    def _land(self, transfer: Transfer) -> None:
+        self.ledger.land_transfer(transfer)
+        del self._transit[transfer.asset, transfer.dst]
+        self._refresh((transfer.dst, transfer.asset))
+        self._rebalance([transfer.asset])
+
+    # --- valuation and metrics -------------------------------------------------------------------
+
+    def _marks_now(self) -> list[tuple[str, str, Decimal]]:
+        """Update the marks from the usable books: (base, quote, mean mid) per symbol that has one."""
+        now = self.scheduler.monotonic()
+        marks = []
+        for symbol, books in self.store.by_symbol.items():
+            mids = [(book.best_bid() + book.best_ask()) / 2.0 for book in books if book.is_usable(now, self.staleness)]
+            if mids:
+                base, quote = symbol.split("/")
+                marks.append((base, quote, dec(sum(mids) / len(mids))))
+                self.marks[base] = (quote, marks[-1][2])
+        return marks
+
+    def _price(self, asset: str) -> Decimal:
+        """The asset's value in the reporting currency (0 when unknown)."""
+        if asset == self.currency:
+            return Decimal(1)
+        quote, price = self.marks.get(asset, (None, ZERO))
+        return price if quote == self.currency else ZERO
+
+    def pnl(self) -> Decimal:
+        """Balances plus transfers in transit, minus the starting balances, at the current marks."""
+        self._marks_now()
+        holdings = dict(self.ledger.balances)
+        for transfer in self._transit.values():
+            key = (transfer.dst, transfer.asset)
+            holdings[key] = holdings.get(key, ZERO) + transfer.amount - transfer.fee
+        return mark_to_market(self.ledger.start, holdings, self._price)
+
+    def metric_families(self) -> Iterable[Metric]:
+        """The arbscan_paper_* families, built from running totals at scrape time."""
+        pnl = GaugeMetricFamily("arbscan_paper_pnl", "Paper profit and loss marked to market: balances and "
+                                "transfers in transit minus starting balances, at current mid prices, in quote units.")
+        pnl.add_metric([], float(self.pnl()))
+        balance = GaugeMetricFamily("arbscan_paper_balance", "Paper balance per exchange and asset, in asset units "
+                                    "(transfers in transit excluded).", labels=["exchange", "asset"])
+        for (exchange, asset), value in sorted(self.ledger.balances.items()):
+            balance.add_metric([exchange, asset], float(value))
+        trades = CounterMetricFamily("arbscan_paper_trades", "Paper trades sent (both legs), by pair.", labels=PAIR)
+        for key, count in sorted(self.totals.trades.items()):
+            trades.add_metric(list(key), count)
+        predicted = CounterMetricFamily("arbscan_paper_predicted_profit", "Net profit the opportunities predicted "
+                                        "for the size the finished paper trades matched, in quote units.")
+        predicted.add_metric([], float(self.totals.predicted))
+        realised = GaugeMetricFamily("arbscan_paper_realised_profit", "Profit the finished paper trades realised "
+                                     "(fills, fees, residual closes), in quote units; negative for a loss.")
+        realised.add_metric([], float(self.totals.realised))
+        failures = CounterMetricFamily("arbscan_paper_leg_failures", "Paper trades whose legs filled different "
+                                       "sizes, leaving a residual position.")
+        failures.add_metric([], self.totals.leg_failures)
+        fees = CounterMetricFamily("arbscan_paper_transfer_fees", "Withdrawal fees paid by paper rebalancing "
+                                   "transfers, valued when sent, in quote units.")
+        fees.add_metric([], float(self.totals.transfer_fees))
+        yield from (pnl, balance, trades, predicted, realised, failures, fees)
+
+
+def _main_quote(store: BookStore) -> str:
+    """The quote asset most symbols share ("USDT" without symbols)."""
+    quotes = Counter(symbol.split("/")[1] for symbol in store.by_symbol)
+    return quotes.most_common(1)[0][0] if quotes else "USDT"
+
+
+def _float(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
