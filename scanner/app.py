@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 from typing import Callable, TextIO
 
@@ -16,6 +17,7 @@ from .engine.spread import BookStore, SpreadEngine
 from .feeds import VENUES, FeedStats
 from .feeds.runner import FeedRunner
 from .metadata import Metadata
+from .paper import PaperTrader
 from .publish import terminal
 from .publish.metrics import MetricsServer, ScannerCollector
 from .record import Recorder
@@ -56,6 +58,9 @@ class Scanner:
         self.costs = CostModel(metadata, config.exchanges)
         self.engine = SpreadEngine(self.store, self.costs, config.scanner,
                                    clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
+        if not live:  # replay: the same recording gives the same ids (and paper trade ids)
+            ids = itertools.count(1)
+            self.engine.new_id = lambda: f"replay-{next(ids):08d}"
         self.stats = {exchange: FeedStats() for exchange in config.enabled_exchanges()}
         self.listeners: list[Listener] = []
         self.runners = [self._runner(exchange) for exchange in config.enabled_exchanges()]
@@ -64,6 +69,14 @@ class Scanner:
         if config.metrics.enabled and live:
             self.metrics = MetricsServer(self.collector, config.metrics.host, config.metrics.port)
             self.listeners.append(self.metrics.on_event)
+        self.paper: PaperTrader | None = None
+        if config.paper.enabled:
+            self.paper = PaperTrader(config.paper, self.store, self.costs, metadata, self.scheduler,
+                                     staleness_seconds=config.scanner.staleness_seconds)
+            self.paper.open()
+            self.engine.size_limit = self.paper.size_limit
+            self.listeners.append(self.paper.on_event)
+            self.collector.extra.append(self.paper.metric_families)
         self.alerter: Alerter | None = None
         if config.alerts.webhooks and live:
             self.alerter = Alerter(config.alerts, health=self.health)
@@ -140,6 +153,13 @@ class Scanner:
                 await self.metrics.stop()
             if self.alerter is not None:
                 await self.alerter.stop()
+            self.close()
+
+    def close(self) -> None:
+        """Release what outlives the loop (the paper ledger)."""
+        if self.paper is not None:
+            self.paper.close()
+            self.paper = None
 
     async def _housekeeping(self, view: TextIO | None, interval: float) -> None:
         """Close opportunities on books that went stale, and refresh the terminal view."""

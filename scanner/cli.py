@@ -11,6 +11,7 @@ from typing import Any, Coroutine
 from . import __version__
 from .alerts import OutboxError
 from .config import ConfigError, load_config
+from .demo import enable_demo_paper, run_demo
 
 DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
 
@@ -60,6 +61,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--metrics-port", type=port, help="metrics port (default 9108)")
     demo.add_argument("--seed", type=int, default=7, help="market model seed")
     demo.add_argument("--no-view", action="store_true", help="do not print the live terminal view")
+    demo.add_argument("--paper", action="store_true",
+                      help="paper-trade the opportunities (demo balances unless [paper] sets them)")
     demo.set_defaults(handler=cmd_demo)
 
     record = commands.add_parser("record", help="record raw frames (with receive times) while scanning")
@@ -74,7 +77,17 @@ def build_parser() -> argparse.ArgumentParser:
     replay = commands.add_parser("replay", help="run a recording through the scanner again (deterministic)")
     replay.add_argument("recording", type=Path)
     replay.add_argument("--config", type=Path, help="thresholds, fees, paper settings to evaluate with")
+    replay.add_argument("--paper-ledger", type=Path,
+                        help="new ledger for paper trading on the recording (default: REC.paper.sqlite, replaced)")
     replay.set_defaults(handler=cmd_replay)
+
+    paper = commands.add_parser("paper", help="paper trading results")
+    paper_commands = paper.add_subparsers(required=True, metavar="ACTION")
+    paper_report = paper_commands.add_parser("report", help="PnL, fills, leg failures, transfers from the ledger")
+    paper_report.add_argument("--config", type=Path, help="config naming the ledger ([paper] ledger_path)")
+    paper_report.add_argument("--ledger", type=Path, help="ledger file (overrides the config)")
+    paper_report.add_argument("--csv", type=Path, help="also export the trades as CSV")
+    paper_report.set_defaults(handler=cmd_paper_report)
 
     check = commands.add_parser("check-config", help="validate a config file and print the effective config")
     check.add_argument("file", type=Path)
@@ -126,8 +139,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-
     config = load_config(args.config)
     if args.symbols:
         config.scanner.symbols = _symbols(args.symbols)
@@ -135,6 +146,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
         config.scanner.symbols = list(DEMO_SYMBOLS)
     if args.metrics_port is not None:
         config.metrics.port = args.metrics_port
+    if args.paper:
+        enable_demo_paper(config)
     run_async(run_demo(config, duration=args.duration, seed=args.seed,
                        view=None if args.no_view else sys.stdout))
     return 0
@@ -142,7 +155,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_record(args: argparse.Namespace) -> int:
     from .app import Scanner
-    from .demo import run_demo
     from .record import Recorder
 
     config = load_config(args.config)
@@ -164,11 +176,34 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
+    from .paper import report
     from .replay import replay, summary
 
     config = load_config(args.config)
+    if config.paper.enabled:
+        ledger = args.paper_ledger
+        if ledger is None:
+            ledger = args.recording.with_name(args.recording.name + ".paper.sqlite")
+            for stale in (ledger, ledger.with_name(ledger.name + "-wal"), ledger.with_name(ledger.name + "-shm")):
+                stale.unlink(missing_ok=True)
+        elif ledger.exists():
+            raise UserError(f"{ledger} exists; replay paper-trades into a new ledger, choose another path")
+        config.paper.ledger_path = str(ledger)
     result = replay(config, _load_metadata(config), args.recording)
     print(summary(result))
+    if config.paper.enabled:
+        print()
+        print(report(config.paper.ledger_path))
+    return 0
+
+
+def cmd_paper_report(args: argparse.Namespace) -> int:
+    from .paper import report
+
+    ledger = args.ledger or Path(load_config(args.config).paper.ledger_path)
+    if not ledger.exists():
+        raise UserError(f"{ledger}: no paper ledger here; run with [paper] enabled = true (or `arbscan demo --paper`) first")
+    print(report(ledger, args.csv))
     return 0
 
 

@@ -10,6 +10,17 @@ from .record import Recorder
 from .sim import SimulatedExchanges
 
 DEMO_DISLOCATIONS = (2.0, 6.0)  # seconds between injected dislocations
+DEMO_BALANCES = {"USDT": 20_000.0, "BTC": 0.25, "ETH": 5.0, "SOL": 100.0, "XRP": 3_000.0,
+                 "DOGE": 300.0}  # about 15,000 USDT of each base at the simulator's prices
+
+
+def enable_demo_paper(config: Config) -> None:
+    """Paper-trade in the demo; every exchange starts with the demo balances unless configured."""
+    config.paper.enabled = True
+    if not config.paper.balances:
+        bases = {symbol.split("/")[0] for symbol in config.scanner.symbols} | {"USDT"}
+        balances = {asset: amount for asset, amount in DEMO_BALANCES.items() if asset in bases}
+        config.paper.balances = {exchange: dict(balances) for exchange in config.enabled_exchanges()}
 
 
 async def run_demo(config: Config, duration: float | None = None, seed: int = 7,

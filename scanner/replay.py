@@ -45,17 +45,14 @@ def prepare(config: Config, meta: dict) -> None:
     config.metrics.enabled = False
 
 
-def replay(config: Config, metadata: Metadata, path: str | Path,
-           setup=None) -> ReplayResult:
-    """Replay a recording; ``setup(scanner)`` may attach more listeners (e.g. paper trading)."""
+def replay(config: Config, metadata: Metadata, path: str | Path) -> ReplayResult:
+    """Replay a recording (with paper trading when ``[paper] enabled``)."""
     meta, records = read_recording(path)
     prepare(config, meta)
     scheduler = VirtualScheduler(start_wall=meta["wall"], start_monotonic=meta["monotonic"])
     scanner = Scanner(config, metadata, scheduler=scheduler, live=False)
     result = ReplayResult(scanner=scanner)
     scanner.listeners.append(result.on_event)
-    if setup is not None:
-        setup(scanner)
     runners = {runner.venue.name: runner for runner in scanner.runners}
     next_sweep = meta["monotonic"] + SWEEP_INTERVAL
     for record in records:
@@ -78,6 +75,7 @@ def replay(config: Config, metadata: Metadata, path: str | Path,
             runner.venue.on_rest(record.path, record.params or {}, record.data)
         scanner.flush()
     scheduler.drain()
+    scanner.close()
     result.best.sort(key=lambda e: -e.opportunity.net_profit)
     return result
 

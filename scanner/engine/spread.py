@@ -1,5 +1,9 @@
 """The spread engine: on a book change, price every ordered exchange pair of that symbol and
-turn the result into opportunity lifecycle events (opened / updated / closed). No I/O."""
+turn the result into opportunity lifecycle events (opened / updated / closed). No I/O.
+
+The common case is a symbol with nothing open, where no pair crosses after fees; one pass over
+its books proves that (``_quiet``) and the pairs are not walked.
+"""
 from __future__ import annotations
 
 import itertools
@@ -9,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..book import OrderBook
+from ..book import BookState, OrderBook
 from ..config import ScannerConfig
 from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus
 from .pricing import gross_spread_bps, price_trade
@@ -18,6 +22,8 @@ if TYPE_CHECKING:
     from .costs import CostModel
 
 PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange)
+_LIVE = BookState.LIVE
+_INF = float("inf")
 SizeLimit = Callable[[str, str, str], tuple[float, float]]  # -> (max quote to spend, max base to sell)
 
 
@@ -56,13 +62,17 @@ class SpreadEngine:
 
     def __init__(self, store: BookStore, costs: CostModel, config: ScannerConfig,
                  size_limit: SizeLimit | None = None, clock: Callable[[], float] = time.monotonic,
-                 wall_clock: Callable[[], float] = time.time):
+                 wall_clock: Callable[[], float] = time.time,
+                 new_id: Callable[[], str] = lambda: uuid.uuid4().hex):
+        """``new_id`` names each opportunity lifecycle: unique across runs by default (webhook
+        receivers deduplicate on it); replay passes a deterministic one."""
         self.store = store
         self.costs = costs
         self.config = config
         self.size_limit = size_limit
         self.clock = clock
         self.wall_clock = wall_clock
+        self.new_id = new_id
         self.open: dict[PairKey, OpenOpportunity] = {}
         self.suspect: set[PairKey] = set()
         self.opened_total: Counter[PairKey] = Counter()
@@ -71,6 +81,10 @@ class SpreadEngine:
         self.last_evaluation = 0.0  # wall clock
         self.pairs = {sym: list(itertools.permutations(books, 2))
                       for sym, books in store.by_symbol.items()}
+        self._keys = {sym: [((sym, buy.exchange, sell.exchange), buy, sell) for buy, sell in pairs]
+                      for sym, pairs in self.pairs.items()}
+        self._held: Counter[str] = Counter()  # symbol -> its pairs that are open or suspect
+        self._fees: dict[str, list[tuple[OrderBook, float, float]]] = {}  # (book, 1+fee, 1-fee)
 
     def evaluate(self, symbol: str) -> list[OpportunityEvent]:
         """Re-price every ordered pair of ``symbol``; return the lifecycle events."""
@@ -80,14 +94,42 @@ class SpreadEngine:
         self.last_evaluation = wall
         events: list[OpportunityEvent] = []
         staleness = self.config.staleness_seconds
+        if not self._held[symbol] and self._quiet(symbol, now, staleness):
+            return events
         usable = {book.exchange: book.is_usable(now, staleness) for book in self.store.by_symbol[symbol]}
-        for buy, sell in self.pairs[symbol]:
-            key = (symbol, buy.exchange, sell.exchange)
+        for key, buy, sell in self._keys[symbol]:
             if not (usable[buy.exchange] and usable[sell.exchange]):
                 self._close(key, wall, "book unusable", events)
                 continue
             self._evaluate_pair(key, buy, sell, wall, events)
         return events
+
+    def _quiet(self, symbol: str, now: float, staleness: float) -> bool:
+        """Whether no pair of ``symbol``'s usable books can open or be suspect: the highest bid
+        after its taker fee is at most the lowest ask after its fee (so every walk would stop
+        at once), and the highest and lowest raw prices are within the plausibility ceiling.
+        With nothing open or suspect, evaluating such a symbol changes nothing."""
+        fees = self._fees.get(symbol)
+        if fees is None:
+            fees = self._fees[symbol] = [
+                (book, 1.0 + fee, 1.0 - fee) for book in self.store.by_symbol[symbol]
+                for fee in (self.costs.taker_fee(book.exchange, symbol),)]
+        top_bid = net_bid = -_INF
+        top_ask = net_ask = _INF
+        for book, buy_mult, sell_mult in fees:
+            bids, asks = book.bids.keys, book.asks.keys
+            if book.state is _LIVE and bids and asks and now - book.received_at <= staleness:
+                bid, ask = -bids[0], asks[0]
+                if bid > top_bid:
+                    top_bid = bid
+                if ask < top_ask:
+                    top_ask = ask
+                if bid * sell_mult > net_bid:
+                    net_bid = bid * sell_mult
+                if ask * buy_mult < net_ask:
+                    net_ask = ask * buy_mult
+        return net_bid <= net_ask and (
+            top_bid <= top_ask or gross_spread_bps(top_ask, top_bid) <= self.config.max_gross_bps)
 
     def sweep(self) -> list[OpportunityEvent]:
         """Close opportunities whose books went stale without a new frame (called ~1/s)."""
@@ -106,17 +148,21 @@ class SpreadEngine:
             if key not in self.suspect:
                 self.suspect.add(key)
                 self.suspects_total[key] += 1
+                self._held[key[0]] += 1
             self._close(key, wall, "suspect", events)
             return
-        self.suspect.discard(key)
+        if key in self.suspect:
+            self.suspect.remove(key)
+            self._held[key[0]] -= 1
         opportunity = self._price(key, buy, sell, wall)
         if opportunity is None or not self._qualifies(opportunity):
             self._close(key, wall, "below threshold", events)
             return
         state = self.open.get(key)
         if state is None:
-            state = OpenOpportunity(uuid.uuid4().hex, wall, wall, opportunity.net_profit, opportunity)
+            state = OpenOpportunity(self.new_id(), wall, wall, opportunity.net_profit, opportunity)
             self.open[key] = state
+            self._held[key[0]] += 1
             if not opportunity.blocked:
                 self.opened_total[key] += 1
             events.append(state.event(EventType.OPENED))
@@ -150,6 +196,7 @@ class SpreadEngine:
     def _close(self, key: PairKey, wall: float, reason: str, events: list[OpportunityEvent]) -> None:
         state = self.open.pop(key, None)
         if state is not None:
+            self._held[key[0]] -= 1
             state.last_seen = wall
             events.append(state.event(EventType.CLOSED, reason))
 

@@ -62,6 +62,7 @@ class PaperTrader:
         self._free: dict[Key, float] = {}  # balance - reserved, as float, for size_limit
         self._busy: set[PairKey] = set()  # pairs with a trade in flight or a residual being closed
         self._transit: dict[tuple[str, str], Transfer] = {}  # (asset, dst) -> transfer
+        self._open = False
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -71,6 +72,7 @@ class PaperTrader:
         again, transfers in transit land at their arrival time."""
         now = self.scheduler.wall()
         self.ledger = Ledger(self.config.ledger_path)
+        self._open = True
         configured = {(ex, asset): dec(v) for ex, assets in self.config.balances.items() for asset, v in assets.items()}
         if not self.ledger.load(self.config.balances, now) and configured != self.ledger.start:
             log.warning("paper ledger %s continues from its own starting balances; [paper] balances apply to "
@@ -82,7 +84,7 @@ class PaperTrader:
             self._refresh(key)
         for transfer in self.ledger.in_transit():
             self._transit[transfer.asset, transfer.dst] = transfer
-            self.scheduler.call_later(max(0.0, transfer.arrive_at - now), partial(self._land, transfer))
+            self._later(max(0.0, transfer.arrive_at - now), partial(self._land, transfer))
         self.ledger.abandon_unarrived()
         for trade, residual in self.ledger.unfinished():
             self._busy.add(trade.key)
@@ -94,7 +96,12 @@ class PaperTrader:
                 self._closed(trade, residual)
 
     def close(self) -> None:
+        """Close the ledger; work still scheduled is dropped, as in a crash (``open`` resumes it)."""
+        self._open = False
         self.ledger.close()
+
+    def _later(self, delay: float, callback: Callable[[], None]) -> None:
+        self.scheduler.call_later(delay, lambda: self._open and callback())
 
     # --- engine hooks ----------------------------------------------------------------------------
 
@@ -148,8 +155,9 @@ class PaperTrader:
             fee = dec(self.costs.taker_fee(exchange, opp.symbol))
             return Order(f"{trade_id}.{side}", trade_id, side, exchange, opp.symbol, side, "ioc", qty, dec(limit), fee, now)
 
+        before_transfer = dec(opp.net_profit + opp.costs.transfer_fee)  # the basis realised is measured on
         return Trade(trade_id, event.id, opp.symbol, opp.buy_exchange, opp.sell_exchange, qty, dec(opp.size),
-                     dec(opp.net_profit), now, leg("buy", opp.buy_exchange, opp.buy_limit),
+                     before_transfer, now, leg("buy", opp.buy_exchange, opp.buy_limit),
                      leg("sell", opp.sell_exchange, opp.sell_limit))
 
     # --- orders ----------------------------------------------------------------------------------
@@ -157,7 +165,7 @@ class PaperTrader:
     def _send(self, order: Order, arrived: Callable[[], None]) -> None:
         latency = self.config.latency_ms.get(order.exchange, DEFAULT_LATENCY_MS)
         jitter = self.rng.uniform(0.0, self.config.latency_jitter_ms)
-        self.scheduler.call_later((latency + jitter) / 1000.0, arrived)
+        self._later((latency + jitter) / 1000.0, arrived)
 
     def _leg_arrived(self, trade: Trade, order: Order) -> None:
         self._execute(order)
@@ -216,7 +224,7 @@ class PaperTrader:
             self._schedule_close(trade, residual)
 
     def _schedule_close(self, trade: Trade, residual: Residual) -> None:
-        self.scheduler.call_later(self.config.residual_close_delay_ms / 1000.0, partial(self._try_close, trade, residual))
+        self._later(self.config.residual_close_delay_ms / 1000.0, partial(self._try_close, trade, residual))
 
     def _try_close(self, trade: Trade, residual: Residual) -> None:
         """Send a market order for the residual to the better of the trade's two books."""
@@ -326,7 +334,7 @@ class PaperTrader:
         self._refresh((src, asset))
         self._transit[asset, dst] = transfer
         self.totals.transfer_fees += transfer.fee_quote
-        self.scheduler.call_later(seconds, partial(self._land, transfer))
+        self._later(seconds, partial(self._land, transfer))
 
     def _land(self, transfer: Transfer) -> None:
         self.ledger.land_transfer(transfer)

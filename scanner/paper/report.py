@@ -169,8 +169,8 @@ def _summary(ledger: _Ledger, path: Path) -> list[str]:
         "",
         f"PnL, marked to market   {pnl:+,.2f} {cur}   (start {start_value:,.2f} -> now {value:,.2f})",
         f"trades                  {total.trades}   fill ratio {_ratio(total.filled, total.ordered)} of ordered size",
-        f"predicted profit        {total.predicted:+,.2f} {cur}   (opportunity net profit at the matched size, "
-        "after its per-trade withdrawal fee)",
+        f"predicted profit        {total.predicted:+,.2f} {cur}   (the opportunity's profit after trading fees, "
+        "at the matched size)",
         f"realised profit         {total.realised:+,.2f} {cur}   (fills, trading fees and residual closes; "
         "withdrawal fees are under transfers)",
         f"leg failures            {total.leg_failures} ({_ratio(Decimal(total.leg_failures), Decimal(total.trades))} "
