@@ -61,13 +61,14 @@ class Binance(Venue):
             if book.take_top_changed():
                 stream = self.streams[symbol] + "@bookTicker"
                 if stream in self.subs:
-                    self._emit(stream, self._book_ticker(book))
+                    self._emit(stream, self.book_ticker(book))
         if now >= self.next_depth:
             self.next_depth = max(self.next_depth + DEPTH_INTERVAL, now)
             for symbol in self.books:
                 self._push_depth(symbol, wall_ms)
 
-    def _book_ticker(self, book: VenueBook) -> bytes:
+    def book_ticker(self, book: VenueBook) -> bytes:
+        """The ``bookTicker`` payload of ``book``'s top."""
         (bid, bid_lots), (ask, ask_lots) = book.top()
         price_text, size_text = self.price_text[book.symbol], self.size_text[book.symbol]
         return orjson.dumps({"u": book.update_id, "s": self.market_id(book.instrument),
@@ -88,16 +89,26 @@ class Binance(Venue):
         stream = self.streams[symbol] + "@depth@100ms"
         if stream not in self.subs:
             return
-        self._emit(stream, orjson.dumps({
+        self._emit(stream, self.depth_update(book, first, last, sorted(bids.items(), reverse=True),
+                                             sorted(asks.items()), wall_ms))
+
+    def depth_update(self, book: VenueBook, first: int, last: int, bids: Levels, asks: Levels,
+                     wall_ms: int) -> bytes:
+        """The ``depthUpdate`` payload for update ids ``first..last`` (levels best first)."""
+        return orjson.dumps({
             "e": "depthUpdate", "E": wall_ms, "s": self.market_id(book.instrument),
             "U": first, "u": last,
-            "b": self.format_levels(symbol, sorted(bids.items(), reverse=True)),
-            "a": self.format_levels(symbol, sorted(asks.items())),
-        }))
+            "b": self.format_levels(book.symbol, bids), "a": self.format_levels(book.symbol, asks),
+        })
+
+    @staticmethod
+    def combined(stream: str, payload: bytes) -> bytes:
+        """``payload`` wrapped as a combined-stream message."""
+        return b'{"stream":"' + stream.encode() + b'","data":' + payload + b"}"
 
     def _emit(self, stream: str, payload: bytes) -> None:
         """Push ``payload`` raw to /ws clients and wrapped to combined-stream clients."""
-        combined = b'{"stream":"' + stream.encode() + b'","data":' + payload + b"}"
+        combined = self.combined(stream, payload)
         for sub in self.subs.get(stream, ()):
             sub.push(payload if sub.raw else combined)
 

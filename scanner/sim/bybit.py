@@ -90,7 +90,7 @@ class Bybit(Venue):
                 elif view.symbol in self.gaps:  # the gap fault: this delta is lost
                     self.gaps.discard(view.symbol)
                 else:
-                    self.emit(topic, self._frame(topic, "delta", book, view.u,
+                    self.emit(topic, self.book_message(topic, "delta", book, view.u,
                                                  sorted(bids, reverse=True), sorted(asks), wall_ms))
         if view.depth == 1 and now - view.sent_at >= TOP_RESEND_SECONDS and topic in self.subs:
             self._emit_snapshot(topic, view, book, now, wall_ms)
@@ -99,16 +99,17 @@ class Bybit(Venue):
             view.ask_keys = set(book.asks.keys[:view.depth])
             view.sent_at = now
             bids, asks = book.levels(view.depth)
-            self.admit(topic, self._frame(topic, "snapshot", book, view.u, bids, asks, wall_ms))
+            self.admit(topic, self.book_message(topic, "snapshot", book, view.u, bids, asks, wall_ms))
 
     def _emit_snapshot(self, topic: str, view: DepthView, book: VenueBook, now: float,
                        wall_ms: int) -> None:
         view.sent_at = now
         bids, asks = book.levels(view.depth)
-        self.emit(topic, self._frame(topic, "snapshot", book, view.u, bids, asks, wall_ms))
+        self.emit(topic, self.book_message(topic, "snapshot", book, view.u, bids, asks, wall_ms))
 
-    def _frame(self, topic: str, kind: str, book: VenueBook, u: int, bids: Levels, asks: Levels,
-               wall_ms: int) -> bytes:
+    def book_message(self, topic: str, kind: str, book: VenueBook, u: int, bids: Levels,
+                     asks: Levels, wall_ms: int) -> bytes:
+        """An ``orderbook.N`` snapshot or delta (levels best first)."""
         instrument = book.instrument
         return orjson.dumps({
             "topic": topic, "ts": wall_ms, "type": kind,

@@ -246,6 +246,35 @@ class MarketModel:
         book.dislocated_until = self.t + seconds
         book.update_id += 1
 
+    def update_top(self, exchange: str, symbol: str, dt: float) -> VenueBook:
+        """One top-of-book change of one book only (benchmark streams): the clock moves by
+        ``dt``, the top follows the venue's mid (basis only; asset prices stand still) and the
+        best level of one side gets a new size."""
+        book = self._follow_mid(self.book(exchange, symbol), dt)
+        side = book.bids if self.rng.random() < 0.5 else book.asks
+        self._resize(side, side.best())
+        book.update_id += 1
+        return book
+
+    def update_levels(self, exchange: str, symbol: str, dt: float, levels: int) -> VenueBook:
+        """One diff of one book only (benchmark streams): like ``update_top``, then random level
+        changes (biased to the top) until each side changed at least ``levels`` levels."""
+        book = self._follow_mid(self.book(exchange, symbol), dt)
+        for side in (book.bids, book.asks):
+            while len(side.changes) < levels:
+                if len(side.keys) >= MAX_LEVELS:
+                    side.remove_at(-1)
+                else:
+                    self._perturb(book, side)
+        book.update_id += levels
+        return book
+
+    def _follow_mid(self, book: VenueBook, dt: float) -> VenueBook:
+        self.t += dt
+        self._move_basis(book)
+        self._update(book, self.mid_ticks(book), 0)
+        return book
+
     def cross(self, exchange: str, symbol: str, seconds: float) -> None:
         """Make one venue's book crossed (best bid above best ask) for ``seconds``."""
         book = self.book(exchange, symbol)
@@ -309,14 +338,18 @@ class MarketModel:
         if action < 0.8 or depth <= MIN_LEVELS:
             room = keys[index + 1] - keys[index] - 1 if index + 1 < depth else 2
             if action < 0.6 or room < 1:
-                lots = side.qty[price]
-                new = int(lots * (0.4 + 1.2 * rng.random()))
-                side.put(price, new if 0 < new != lots else lots + 1)
+                self._resize(side, price)
             else:
                 side.put(price + side.sign * (1 + int(rng.random() * room)),
                          self._lots(book, index + 1))
         else:
             side.remove_at(index)
+
+    def _resize(self, side: Side, price: int) -> None:
+        """A new size for the level at ``price``, 40-160% of the old one (never the same)."""
+        lots = side.qty[price]
+        new = int(lots * (0.4 + 1.2 * self.rng.random()))
+        side.put(price, new if 0 < new != lots else lots + 1)
 
     def _move_basis(self, book: VenueBook) -> None:
         """Advance the basis (Ornstein-Uhlenbeck) to now, exact for any elapsed time."""

@@ -50,7 +50,7 @@ class Okx(Venue):
             changed = book.take_top_changed()
             topic = "bbo-tbt:" + self.inst_ids[symbol]
             if (changed and topic in self.subs) or topic in self.waiting:
-                frame = self._bbo(book, wall_ms)
+                frame = self.bbo(book, wall_ms)
                 if changed:
                     self.emit(topic, frame)
                 self.admit(topic, frame)
@@ -59,7 +59,8 @@ class Okx(Venue):
             for symbol in self.books:
                 self._push_books(symbol, now, wall_ms)
 
-    def _bbo(self, book: VenueBook, wall_ms: int) -> bytes:
+    def bbo(self, book: VenueBook, wall_ms: int) -> bytes:
+        """A ``bbo-tbt`` message of ``book``'s top."""
         bid, ask = book.top()
         return orjson.dumps({
             "arg": {"channel": "bbo-tbt", "instId": self.market_id(book.instrument)},
@@ -79,18 +80,21 @@ class Okx(Venue):
             if symbol in self.gaps:  # the gap fault: this update is lost
                 self.gaps.discard(symbol)
             elif topic in self.subs:
-                self.emit(topic, self._books("update", book, sorted(bids.items(), reverse=True),
-                                             sorted(asks.items()), prev, wall_ms))
+                self.emit(topic, self.books_message("update", book, sorted(bids.items(), reverse=True),
+                                                    sorted(asks.items()), prev, self.seq[symbol],
+                                                    wall_ms))
         elif now - self.quiet_since[symbol] >= IDLE_UPDATE_SECONDS:
             self.quiet_since[symbol] = now
             if topic in self.subs:
-                self.emit(topic, self._books("update", book, [], [], prev, wall_ms))
+                self.emit(topic, self.books_message("update", book, [], [], prev, prev, wall_ms))
         if topic in self.waiting:
             bids_now, asks_now = book.levels()
-            self.admit(topic, self._books("snapshot", book, bids_now, asks_now, -1, wall_ms))
+            self.admit(topic, self.books_message("snapshot", book, bids_now, asks_now, -1,
+                                                 self.seq[symbol], wall_ms))
 
-    def _books(self, action: str, book: VenueBook, bids: Levels, asks: Levels, prev: int,
-               wall_ms: int) -> bytes:
+    def books_message(self, action: str, book: VenueBook, bids: Levels, asks: Levels, prev: int,
+                      seq: int, wall_ms: int) -> bytes:
+        """A ``books`` snapshot or update (levels best first) chained ``prev`` -> ``seq``."""
         instrument = book.instrument
         return orjson.dumps({
             "arg": {"channel": "books", "instId": self.market_id(instrument)},
@@ -98,7 +102,7 @@ class Okx(Venue):
             "data": [{"asks": self.format_levels(instrument.symbol, asks),
                       "bids": self.format_levels(instrument.symbol, bids),
                       "ts": str(wall_ms), "checksum": 0, "prevSeqId": prev,
-                      "seqId": self.seq[instrument.symbol]}]})
+                      "seqId": seq}]})
 
     def receive(self, conn: Connection, message: str) -> None:
         if message == "ping":
