@@ -7,7 +7,7 @@ is a plain list walk. Bid keys are negated prices so both sides sort ascending b
 """
 from __future__ import annotations
 
-from bisect import bisect_left, insort
+from bisect import bisect_left
 from enum import IntEnum
 from typing import Iterator, Sequence
 
@@ -60,44 +60,35 @@ class BookSide:
             return float(self.sizes[self.names[i]])
         return 0.0
 
-    def set(self, price: str, size: str) -> None:
-        """Set the size at ``price`` (exchange text); a zero size removes the level."""
-        sizes = self.sizes
-        if float(size) == 0.0:
-            if price in sizes:
-                del sizes[price]
-                self._remove(price)
-        else:
-            if price not in sizes:
-                self._insert(price)
-            sizes[price] = size
-
-    def _insert(self, price: str) -> None:
-        key = -float(price) if self.is_bid else float(price)
-        i = bisect_left(self.keys, key)
-        self.keys.insert(i, key)
-        self.names.insert(i, price)
-
-    def _remove(self, price: str) -> None:
-        i = self.names.index(price, bisect_left(self.keys, -float(price) if self.is_bid else float(price)))
-        del self.keys[i]
-        del self.names[i]
-
     def apply(self, levels: Sequence[Level]) -> None:
-        """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes), then trim to depth."""
-        sizes = self.sizes
+        """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes), then trim to depth.
+
+        An update at an existing price is one dict write; only a level that appears or goes
+        parses its price, to place it by bisection in ``keys`` and ``names``.
+        """
+        sizes, keys, names, is_bid = self.sizes, self.keys, self.names, self.is_bid
         for level in levels:
             price, size = level[0], level[1]
             if price in sizes:
-                if float(size) == 0.0:
-                    del sizes[price]
-                    self._remove(price)
-                else:
+                if float(size) != 0.0:
                     sizes[price] = size
+                    continue
+                del sizes[price]
+                key = -float(price) if is_bid else float(price)
+                at = names.index(price, bisect_left(keys, key))
+                del keys[at]
+                del names[at]
             elif float(size) != 0.0:
-                self._insert(price)
+                key = -float(price) if is_bid else float(price)
+                if not keys or key > keys[-1]:
+                    keys.append(key)
+                    names.append(price)
+                else:
+                    at = bisect_left(keys, key)
+                    keys.insert(at, key)
+                    names.insert(at, price)
                 sizes[price] = size
-        if len(self.keys) > self.depth:
+        if len(keys) > self.depth:
             self.trim()
 
     def apply_behind(self, levels: Sequence[Level], best: float) -> None:
@@ -108,17 +99,25 @@ class BookSide:
             self.apply(worse)
 
     def set_best(self, price: str, size: str) -> None:
-        """Make ``price`` the best level: drop every better level, then set its size."""
+        """Make ``price`` the best level with ``size`` (positive): drop every better level.
+        Fast paths: the best price is unchanged (one dict write), or it improved (nothing to
+        drop, no bisection)."""
+        names, sizes = self.names, self.sizes
+        if names and names[0] == price:
+            sizes[price] = size
+            return
         keys = self.keys
-        if not keys or self.names[0] != price:
-            cut = bisect_left(keys, -float(price) if self.is_bid else float(price))
-            if cut:
-                sizes = self.sizes
-                for name in self.names[:cut]:
-                    del sizes[name]
-                del keys[:cut]
-                del self.names[:cut]
-        self.set(price, size)
+        key = -float(price) if self.is_bid else float(price)
+        if keys and key > keys[0]:
+            cut = bisect_left(keys, key, 1)
+            for name in names[:cut]:
+                del sizes[name]
+            del keys[:cut]
+            del names[:cut]
+        if price not in sizes:
+            keys.insert(0, key)
+            names.insert(0, price)
+        sizes[price] = size
 
     def trim(self) -> None:
         sizes = self.sizes
@@ -148,7 +147,7 @@ class OrderBook:
     """
 
     __slots__ = ("exchange", "symbol", "bids", "asks", "state", "seq", "version", "top_version",
-                 "received_at", "exchange_time", "updates")
+                 "received_at", "exchange_time", "updates", "top")
 
     def __init__(self, exchange: str, symbol: str, depth: int = 50):
         self.exchange = exchange
@@ -162,10 +161,12 @@ class OrderBook:
         self.received_at = 0.0  # local monotonic time of the last applied frame
         self.exchange_time = 0.0  # exchange event time of the last applied frame, unix seconds
         self.updates = 0
+        self.top: tuple[float, float] | None = None  # (best bid, best ask) when two-sided
 
     def reset(self, state: BookState = BookState.SYNCING) -> None:
         self.bids.clear()
         self.asks.clear()
+        self.top = None
         self.state = state
         self.seq = self.version = self.top_version = 0
 
@@ -217,7 +218,8 @@ class OrderBook:
             self.exchange_time = exchange_time
         self.updates += 1
         bids, asks = self.bids.keys, self.asks.keys
-        if bids and asks and -bids[0] >= asks[0]:
+        top = self.top = (-bids[0], asks[0]) if bids and asks else None
+        if top is not None and top[0] >= top[1]:
             self.state = BookState.INVALID
         elif self.state is BookState.SYNCING:
             self.state = BookState.LIVE

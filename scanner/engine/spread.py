@@ -117,9 +117,9 @@ class SpreadEngine:
         top_bid = net_bid = -_INF
         top_ask = net_ask = _INF
         for book, buy_mult, sell_mult in fees:
-            bids, asks = book.bids.keys, book.asks.keys
-            if book.state is _LIVE and bids and asks and now - book.received_at <= staleness:
-                bid, ask = -bids[0], asks[0]
+            top = book.top
+            if top is not None and book.state is _LIVE and now - book.received_at <= staleness:
+                bid, ask = top
                 if bid > top_bid:
                     top_bid = bid
                 if ask < top_ask:

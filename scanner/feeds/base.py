@@ -32,7 +32,7 @@ class FeedError(Exception):
     """The exchange reported an error or announced a shutdown; the connection is restarted."""
 
 
-@dataclass
+@dataclass(slots=True)
 class FeedStats:
     """Counters of one exchange feed, read by the metrics collector at scrape time."""
 
