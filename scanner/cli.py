@@ -104,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--exchange")
     show.add_argument("--asset")
     show.set_defaults(handler=cmd_markets_show)
+
+    bench = commands.add_parser("bench", help="performance figures: hot path vs orjson, latency, memory, scrape")
+    modes = bench.add_mutually_exclusive_group()
+    modes.add_argument("--latency", action="store_true", help="detection latency over loopback WebSockets at --rate")
+    modes.add_argument("--memory", action="store_true", help="RSS of a scanner holding many full books")
+    modes.add_argument("--scrape", action="store_true", help="/metrics scrape time and loop lag on a large scanner")
+    bench.add_argument("--exchanges", help="comma-separated exchanges (default: all supported)")
+    bench.add_argument("--symbols", type=_positive_int, help="symbols per exchange (default: 100; memory 800, scrape 170)")
+    bench.add_argument("--frames", type=_positive_int, default=5000, help="frames per exchange and kind (default: 5000)")
+    bench.add_argument("--seed", type=int, default=7, help="market model seed")
+    bench.add_argument("--rate", type=float, default=20000.0, help="latency: frames/s over all exchanges (default: 20000)")
+    bench.add_argument("--seconds", type=float, default=10.0, help="latency: seconds measured (default: 10)")
+    bench.add_argument("--json", type=Path, help="also write the results (and the machine) as JSON to this file")
+    bench.set_defaults(handler=cmd_bench)
     return parser
 
 
@@ -261,6 +275,33 @@ def cmd_markets_show(args: argparse.Namespace) -> int:
 
     config = load_config(args.config)
     print(describe(_load_metadata(config), exchange=args.exchange, asset=args.asset))
+    return 0
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench.suite import report, run, to_json
+    from .config import SUPPORTED_EXCHANGES
+
+    exchanges = args.exchanges.split(",") if args.exchanges else list(SUPPORTED_EXCHANGES)
+    unknown = [name for name in exchanges if name not in SUPPORTED_EXCHANGES]
+    if unknown or not exchanges:
+        raise UserError(f"--exchanges: unknown {unknown}; choose from {', '.join(SUPPORTED_EXCHANGES)}")
+    if args.rate <= 0 or args.seconds <= 0:
+        raise UserError("--rate and --seconds must be positive")
+    mode = "latency" if args.latency else "memory" if args.memory else "scrape" if args.scrape else "throughput"
+    results = run(mode, exchanges, args.symbols, args.frames, args.seed, args.rate, args.seconds)
+    print(report(mode, results))
+    if args.json:
+        options = {"exchanges": exchanges, "symbols": args.symbols, "frames": args.frames, "seed": args.seed,
+                   "rate": args.rate, "seconds": args.seconds}
+        args.json.write_bytes(to_json(mode, options, results))
     return 0
 
 
