@@ -94,7 +94,7 @@ class SpreadEngine:
         self.last_evaluation = wall
         events: list[OpportunityEvent] = []
         staleness = self.config.staleness_seconds
-        if not self._held[symbol] and self._quiet(symbol, now, staleness):
+        if not self._held.get(symbol) and self._quiet(symbol, now, staleness):
             return events
         usable = {book.exchange: book.is_usable(now, staleness) for book in self.store.by_symbol[symbol]}
         for key, buy, sell in self._keys[symbol]:
