@@ -1,8 +1,8 @@
 """The monitoring stack shipped in deploy/ and grafana/.
 
 Static checks (promtool, amtool, dashboard lint, compose wiring), then the real thing:
-`arbscan demo` scraped every second by a real Prometheus loading the shipped rules, alerting
-through a real Alertmanager loading the shipped routing tree to a local webhook sink.
+`arbscan demo --paper` scraped every second by a real Prometheus loading the shipped rules,
+alerting through a real Alertmanager loading the shipped routing tree to a local webhook sink.
 """
 from __future__ import annotations
 
@@ -108,7 +108,7 @@ def test_amtool_checks_alertmanager_config():
 # --- Grafana ---------------------------------------------------------------------------------
 
 def test_dashboards_are_provisionable():
-    assert {p.stem for p in DASHBOARDS} == {"opportunities", "feeds", "alerts"}
+    assert {p.stem for p in DASHBOARDS} == {"opportunities", "feeds", "alerts", "paper"}
     uids = [json.loads(p.read_text())["uid"] for p in DASHBOARDS]
     assert len(set(uids)) == len(uids) and all(re.fullmatch(r"[a-z0-9-]{1,40}", u) for u in uids)
     for path in DASHBOARDS:
@@ -184,18 +184,25 @@ def test_compose_wiring():
     for mode in ("demo", "run"):
         config = load_config(DEPLOY / "arbscan" / f"{mode}.toml")
         assert (config.metrics.host, config.metrics.port) == ("0.0.0.0", 9108), mode
+    demo = load_config(DEPLOY / "arbscan" / "demo.toml")  # paper on, so the Paper dashboard has data
+    assert demo.paper.enabled and demo.paper.ledger_path.startswith("/data/")
+    assets = {asset for symbol in demo.scanner.symbols for asset in symbol.split("/")}
+    assert all(set(demo.paper.balances.get(exchange, {})) == assets for exchange in demo.enabled_exchanges())
 
 
 # --- the live stack --------------------------------------------------------------------------
 
 class Demo:
-    """`arbscan demo` in a subprocess with its metrics on an ephemeral loopback port."""
+    """`arbscan demo --paper` in a subprocess with its metrics on an ephemeral loopback port,
+    paper-trading with the balances of compose's demo (deploy/arbscan/demo.toml)."""
 
     def __init__(self, workdir: Path, webhook_url: str):
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.log_path = workdir / "demo.log"
         config = workdir / "arbscan.toml"
+        balances = "".join(f"\n[paper.balances.{exchange}]\n" + "".join(f"{a} = {v}\n" for a, v in assets.items())
+                           for exchange, assets in load_config(DEPLOY / "arbscan" / "demo.toml").paper.balances.items())
         config.write_text(f"""
 [scanner]
 symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
@@ -205,9 +212,12 @@ outbox_path = "{workdir / 'outbox.sqlite'}"
 
 [alerts.webhooks.sink]
 url = "{webhook_url}"
-""")
+
+[paper]
+ledger_path = "{workdir / 'paper.sqlite'}"
+{balances}""")
         self.argv = [sys.executable, "-m", "scanner", "demo", "--config", str(config), "--duration", "120",
-                     "--metrics-port", str(self.port), "--no-view"]
+                     "--metrics-port", str(self.port), "--no-view", "--paper"]
         self.env = {**os.environ, "ARBSCAN_CACHE_DIR": str(workdir / "cache")}
         self.process: subprocess.Popen | None = None
 
@@ -353,8 +363,9 @@ def test_every_dashboard_query_returns_series(stack):
     had no sample (feed errors and blocked spreads in a healthy demo)."""
     prometheus = stack.prometheus
     wait_until(lambda: prometheus.query_range("arbscan_opportunity_net_profit", stack.started, time.time())
-               and prometheus.query("arbscan_opportunity_lifetime_seconds_count > 0"),
-               30, "an opportunity to open and close in the demo")
+               and prometheus.query("arbscan_opportunity_lifetime_seconds_count > 0")
+               and prometheus.query_range("rate(arbscan_paper_trades_total[4s])", stack.started, time.time()),
+               30, "an opportunity to open and close, and paper trades with a rate, in the demo")
     end = time.time()
     declared = stack.declared_families()
     problems: list[str] = []
