@@ -84,9 +84,9 @@ def test_scrape_serves_every_series_while_the_loop_feeds():
 def test_metrics_text_is_what_prometheus_client_writes():
     pair = LabelSets("symbol", "buy_exchange", "sell_exchange")
     ours = [Family("arbscan_x", "counter", 'odd \\ help\nline'), Family("arbscan_y", "gauge", "y")]
-    ours[0].add(pair('A"\\\nB', "okx", "bybit"), 12345678)
+    ours[0].add(pair(('A"\\\nB', "okx", "bybit")), 12345678)
     for value in (60000.1, 1e-7, 1e300, float("inf"), float("nan"), -0.5):
-        ours[1].add(pair("BTC/USDT", "okx", repr(value)), value)
+        ours[1].add(pair(("BTC/USDT", "okx", repr(value))), value)
     counter = CounterMetricFamily("arbscan_x", 'odd \\ help\nline', labels=["symbol", "buy_exchange", "sell_exchange"])
     counter.add_metric(['A"\\\nB', "okx", "bybit"], 12345678)
     gauge = GaugeMetricFamily("arbscan_y", "y", labels=["symbol", "buy_exchange", "sell_exchange"])

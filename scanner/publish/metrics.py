@@ -23,6 +23,7 @@ from prometheus_client.utils import floatToGoString
 from .. import __version__
 from ..engine.opportunity import EventType, OpportunityEvent, TransferStatus
 from ..engine.pricing import net_spread_bps
+from ..book import OrderBook
 from ..engine.spread import SpreadEngine
 from ..feeds.base import FeedStats
 
@@ -36,14 +37,15 @@ YIELD_EVERY = 1000  # rows written between two yields to the event loop
 
 class LabelSets:
     """Label sets of one label schema rendered as exposition text (names sorted, values
-    escaped, like prometheus_client), cached by their values: label sets are bounded."""
+    escaped, like prometheus_client), cached by their tuple of values: label sets are
+    bounded, and passing the state's own key tuples allocates nothing per series."""
 
     def __init__(self, *names: str):
         self.order = sorted(range(len(names)), key=names.__getitem__)
         self.names = names
         self.cache: dict[tuple[str, ...], str] = {}
 
-    def __call__(self, *values: str) -> str:
+    def __call__(self, values: tuple[str, ...]) -> str:
         text = self.cache.get(values)
         if text is None:
             text = self.cache[values] = "{" + ",".join(
@@ -98,6 +100,7 @@ class ScannerCollector:
         self.reason_labels = LabelSets("exchange", "reason")
         self.kind_labels = LabelSets("exchange", "kind")
         self.cost_labels = LabelSets(*PAIR, "component")
+        self._pair_keys: dict[tuple[OrderBook, OrderBook], tuple[str, str, str]] = {}
 
     def families(self) -> list[Family]:
         """Every scanner family, read from the live state in one pass (call on the loop)."""
@@ -109,7 +112,7 @@ class ScannerCollector:
 
     def _build_info(self) -> list[Family]:
         info = Family("arbscan_build", "info", "arbscan version.")
-        info.add(LabelSets("version")(__version__), 1.0)
+        info.add(LabelSets("version")((__version__,)), 1.0)
         return [info]
 
     def _feed_families(self) -> list[Family]:
@@ -119,14 +122,14 @@ class ScannerCollector:
         resyncs = Family("arbscan_book_resyncs", "counter", "Book resynchronisations, by reason.")
         errors = Family("arbscan_feed_errors", "counter", "Feed errors (malformed frames, exchange errors, silences, disconnects).")
         for exchange, stats in self.feeds.items():
-            labels = self.exchange_labels(exchange)
+            labels = self.exchange_labels((exchange,))
             up.add(labels, 1.0 if stats.up else 0.0)
             messages.add(labels, stats.messages)
             reconnects.add(labels, stats.reconnects)
             for reason in {*RESYNC_REASONS, *stats.resyncs}:
-                resyncs.add(self.reason_labels(exchange, reason), stats.resyncs[reason])
+                resyncs.add(self.reason_labels((exchange, reason)), stats.resyncs[reason])
             for kind, count in stats.errors.items():
-                errors.add(self.kind_labels(exchange, kind), count)
+                errors.add(self.kind_labels((exchange, kind)), count)
         return [up, messages, reconnects, resyncs, errors]
 
     def _book_families(self) -> list[Family]:
@@ -136,8 +139,8 @@ class ScannerCollector:
         ask = Family("arbscan_best_ask_price", "gauge", "Best ask of a live book, in quote units.")
         age = Family("arbscan_book_age_seconds", "gauge", "Seconds since the book last changed.")
         usable = Family("arbscan_book_usable", "gauge", "Whether the book is live, two-sided and fresh enough for the engine.")
-        for (exchange, symbol), book in self.engine.store.books.items():
-            labels = self.book_labels(exchange, symbol)
+        for key, book in self.engine.store.books.items():
+            labels = self.book_labels(key)
             live = book.is_usable(now, staleness)
             usable.add(labels, 1.0 if live else 0.0)
             if book.received_at:
@@ -154,9 +157,11 @@ class ScannerCollector:
         opened = Family("arbscan_opportunities", "counter", "Opportunities opened (not blocked).")
         suspects = Family("arbscan_suspect_spreads", "counter", "Spreads above the plausibility ceiling, reported as suspect.")
         for symbol, pairs in engine.pairs.items():
-            for buy, sell in pairs:
-                key = (symbol, buy.exchange, sell.exchange)
-                labels = self.pair_labels(*key)
+            for pair in pairs:
+                buy, sell = pair
+                key = self._pair_keys.get(pair) or self._pair_keys.setdefault(
+                    pair, (symbol, buy.exchange, sell.exchange))
+                labels = self.pair_labels(key)
                 opened.add(labels, engine.opened_total[key])
                 suspects.add(labels, engine.suspects_total[key])
                 if buy.is_usable(now, staleness) and sell.is_usable(now, staleness):
@@ -179,7 +184,7 @@ class ScannerCollector:
         blocked = Family("arbscan_opportunity_blocked", "gauge", "Open spreads that cannot be rebalanced: no network open for withdrawal and deposit.")
         wall = time.time()
         for key, state in self.engine.open.items():
-            labels = self.pair_labels(*key)
+            labels = self.pair_labels(key)
             opportunity = state.latest
             costs = opportunity.costs
             if costs.transfer_status is TransferStatus.BLOCKED:
@@ -191,25 +196,26 @@ class ScannerCollector:
             size.add(labels, opportunity.size)
             age.add(labels, wall - state.first_seen)
             for component in COST_COMPONENTS:
-                cost.add(self.cost_labels(*key, component), getattr(costs, component))
+                cost.add(self.cost_labels((*key, component)), getattr(costs, component))
         return [net, net_bps, gross, cost, size, age, blocked]
 
 
 async def write_text(families: list[Family]) -> str:
-    """The families as Prometheus text, yielding to the loop every ``YIELD_EVERY`` rows."""
+    """The families as Prometheus text, yielding to the loop before each ``YIELD_EVERY`` rows
+    (first of all right away: the caller has just spent a few milliseconds reading them)."""
     parts: list[str] = []
-    written = 0
+    due = 0
     for family in families:
         parts.append(family.header())
         sample, labels, values = family.sample_name(), family.labels, family.values
         for start in range(0, len(values), YIELD_EVERY):
+            if due <= 0:
+                due = YIELD_EVERY
+                await asyncio.sleep(0)
             end = start + YIELD_EVERY
             parts.extend([f"{sample}{label} {floatToGoString(value)}\n"
                           for label, value in zip(labels[start:end], values[start:end])])
-            written += len(values[start:end])
-            if written >= YIELD_EVERY:
-                written = 0
-                await asyncio.sleep(0)
+            due -= len(values[start:end])
     return "".join(parts)
 
 
@@ -231,11 +237,11 @@ class MetricsServer:
             self.lifetime.observe(event.duration)
 
     async def render(self) -> bytes:
-        """Read every family on the loop at once (consistent), then write the scanner's rows
-        in chunks, letting the loop run in between."""
-        families = self.collector.families()
+        """Read the scanner's families at once (a consistent view of books and opportunities),
+        write their rows in chunks letting the loop run in between, then add the other
+        sources' families (alerts, paper, process, lifetime), which read their own state."""
+        text = await write_text(self.collector.families())
         others = _Frozen([*self.collector.extra_families(), *self.registry.collect()])
-        text = await write_text(families)
         return text.encode() + generate_latest(others)
 
     async def start(self) -> None:
