@@ -39,6 +39,7 @@ class ScrapeResult:
     median_ms: float
     max_ms: float
     lag_max_ms: float  # worst loop lag while a scrape was in progress
+    lag_median_ms: float  # median over scrapes of each one's worst loop lag
     idle_lag_max_ms: float  # worst loop lag over the same feed without scrapes
 
 
@@ -96,7 +97,7 @@ async def _measure(workload: Workload) -> ScrapeResult:
         await server.stop()
     return ScrapeResult(len(scanner.store.books), int(series), int(size), SCRAPES,
                         statistics.median(durations) * 1e3, max(durations) * 1e3,
-                        max(lags) * 1e3, idle_lag * 1e3)
+                        max(lags) * 1e3, statistics.median(lags) * 1e3, idle_lag * 1e3)
 
 
 async def _feed(scanner, workload: Workload) -> None:

@@ -116,5 +116,5 @@ def _scrape_text(results: list[scrape.ScrapeResult]) -> str:
         f"while the loop applies {scrape.FEED_RATE} frames/s",
         f"scrape duration: median {r.median_ms:.1f} ms, max {r.max_ms:.1f} ms "
         f"(target < {TARGET_SCRAPE_MS:.0f} ms: {status})",
-        f"loop lag: max {r.lag_max_ms:.1f} ms during scrapes, {r.idle_lag_max_ms:.1f} ms "
-        f"without (the loop's longest step while serving a scrape is the one-pass read)"])
+        f"loop lag while scraping: worst {r.lag_max_ms:.1f} ms, median of each scrape's worst "
+        f"{r.lag_median_ms:.1f} ms; {r.idle_lag_max_ms:.1f} ms without scrapes"])
