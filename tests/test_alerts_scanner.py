@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from tests.test_integration import free_port
 from tests.webhook_sink import Reply, WebhookSink

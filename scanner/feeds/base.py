@@ -107,6 +107,12 @@ class Venue(ABC):
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         """Apply a REST answer (live, or from a recording); only some protocols need REST."""
 
+    def changed(self, book: OrderBook) -> None:
+        """Tell the listener ``book`` changed; a crossed book is invalid and must be rebuilt."""
+        if book.state is BookState.INVALID:
+            raise Resync(book.symbol, "crossed")
+        self.on_book(book)
+
     def reset_all(self) -> None:
         """Mark every book as syncing (on disconnect) and tell the listener."""
         for book in self.books.values():

@@ -68,18 +68,14 @@ class Binance(Venue):
             raise Resync(book.symbol, "gap")
         book.apply_diff(event["b"], event["a"], last, received_at, event["E"] / 1000.0)
         book.seq = last
-        if book.state is BookState.INVALID:
-            raise Resync(book.symbol, "crossed")
-        self.on_book(book)
+        self.changed(book)
 
     def _on_book_ticker(self, book: OrderBook, ticker: dict, received_at: float) -> None:
         if book.state is not BookState.LIVE:
             return
         if book.patch_top(ticker["b"], ticker["B"], ticker["a"], ticker["A"], ticker["u"],
                           received_at):
-            if book.state is BookState.INVALID:
-                raise Resync(book.symbol, "crossed")
-            self.on_book(book)
+            self.changed(book)
 
     async def on_connected(self, send: Send) -> None:
         await asyncio.gather(*(self.resync(symbol, send) for symbol in self.books))

@@ -60,9 +60,7 @@ class Bybit(Venue):
                 raise Resync(book.symbol, "gap")
             book.apply_diff(data["b"], data["a"], cts, received_at, cts / 1000.0)
             book.seq = data["u"]
-        if book.state is BookState.INVALID:
-            raise Resync(book.symbol, "crossed")
-        self.on_book(book)
+        self.changed(book)
 
     def _on_top(self, book: OrderBook, message: dict, received_at: float) -> None:
         if book.state is not BookState.LIVE:
@@ -74,9 +72,7 @@ class Bybit(Venue):
         cts = message.get("cts") or message["ts"]
         if book.patch_top(bids[0][0], bids[0][1], asks[0][0], asks[0][1], cts, received_at,
                           cts / 1000.0):
-            if book.state is BookState.INVALID:
-                raise Resync(book.symbol, "crossed")
-            self.on_book(book)
+            self.changed(book)
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the depth topic: Bybit answers with a fresh snapshot."""

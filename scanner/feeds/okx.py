@@ -68,9 +68,7 @@ class Okx(Venue):
                 raise Resync(book.symbol, "gap")
             book.apply_diff(data["bids"], data["asks"], ts, received_at, ts / 1000.0)
             book.seq = data["seqId"]
-        if book.state is BookState.INVALID:
-            raise Resync(book.symbol, "crossed")
-        self.on_book(book)
+        self.changed(book)
 
     def _on_bbo(self, book: OrderBook, data: dict, received_at: float) -> None:
         if book.state is not BookState.LIVE:
@@ -78,9 +76,7 @@ class Okx(Venue):
         bid, ask = data["bids"][0], data["asks"][0]
         ts = int(data["ts"])
         if book.patch_top(bid[0], bid[1], ask[0], ask[1], ts, received_at, ts / 1000.0):
-            if book.state is BookState.INVALID:
-                raise Resync(book.symbol, "crossed")
-            self.on_book(book)
+            self.changed(book)
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the instrument: OKX answers with a fresh snapshot."""
