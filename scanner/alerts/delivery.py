@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Callable, Literal, Mapping
@@ -17,6 +16,7 @@ from typing import Callable, Literal, Mapping
 import aiohttp
 import orjson
 
+from ..backoff import Backoff
 from .formats import Renderer, display_url, redact
 from .metrics import TargetStats
 from .outbox import Outbox, Row
@@ -25,17 +25,6 @@ log = logging.getLogger(__name__)
 
 MAX_RETRY_AFTER = 3600.0  # a server's retry hint is honoured up to an hour
 MAX_ERROR_BODY = 2048  # bytes of a response body kept for the reason of a failure
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Exponential backoff with full jitter: uniform(0, min(cap, base * 2**attempts))."""
-
-    base: float = 1.0
-    cap: float = 30.0
-
-    def delay(self, attempts: int, rng: random.Random | None = None) -> float:
-        return (rng or random).uniform(0.0, min(self.cap, self.base * 2 ** min(attempts, 32)))
 
 
 @dataclass(frozen=True, slots=True)

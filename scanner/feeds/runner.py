@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 import time
 
 import aiohttp
@@ -12,37 +11,22 @@ import orjson
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from ..backoff import Backoff
 from ..book import BookState
 from ..record import Recorder
 from .base import FeedError, FeedStats, Resync, Venue
 
 log = logging.getLogger(__name__)
 
+RECONNECT_BACKOFF = Backoff(base=0.5, cap=30.0)
 MALFORMED = (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError)
-
-
-class Backoff:
-    """Exponential backoff with full jitter, reset after a connection that stayed up."""
-
-    def __init__(self, initial: float = 0.5, maximum: float = 30.0, rng: random.Random | None = None):
-        self.initial, self.maximum = initial, maximum
-        self.attempt = 0
-        self.rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        ceiling = min(self.maximum, self.initial * 2 ** self.attempt)
-        self.attempt += 1
-        return self.rng.uniform(ceiling / 2, ceiling)
-
-    def reset(self) -> None:
-        self.attempt = 0
 
 
 class FeedRunner:
     """Keeps one exchange's feed connected and its books in sync, forever."""
 
     def __init__(self, venue: Venue, stats: FeedStats, silence_seconds: float = 15.0,
-                 backoff: Backoff | None = None, recorder: Recorder | None = None,
+                 backoff: Backoff = RECONNECT_BACKOFF, recorder: Recorder | None = None,
                  replaying: bool = False):
         self.venue = venue
         self.recorder = recorder
@@ -50,7 +34,8 @@ class FeedRunner:
         venue.recorder = recorder
         self.stats = stats
         self.silence_seconds = silence_seconds
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff
+        self._attempts = 0  # reconnections since the feed last stayed up a minute
         self._resyncing: dict[str, asyncio.Task] = {}
         self._ws: websockets.ClientConnection | None = None
 
@@ -69,8 +54,9 @@ class FeedRunner:
                 finally:
                     self._down()
                 if time.monotonic() - started > 60:
-                    self.backoff.reset()
-                delay = self.backoff.next_delay()
+                    self._attempts = 0
+                delay = self.backoff.delay(self._attempts)
+                self._attempts += 1
                 log.info("%s: reconnecting in %.1fs", self.venue.name, delay)
                 await asyncio.sleep(delay)
                 self.stats.reconnects += 1
