@@ -1,4 +1,8 @@
-from scanner.book import BookState, OrderBook
+import random
+
+import pytest
+
+from scanner.book import BookSide, BookState, OrderBook
 
 
 def make_book(depth: int = 5) -> OrderBook:
@@ -39,7 +43,7 @@ def test_crossed_book_is_invalid_until_resynced():
     book.apply_diff([["101.5", "0"]], [], 12, 2.0)
     assert book.state is BookState.INVALID  # stays invalid: only a fresh snapshot heals it
     book.reset()
-    assert book.state is BookState.SYNCING and not book.bids.keys
+    assert book.state is BookState.SYNCING and not len(book.bids)
 
 
 def test_top_patch_wins_over_older_diff_but_not_newer():
@@ -67,3 +71,28 @@ def test_staleness_makes_book_unusable():
     book = make_book()
     assert book.is_usable(now=5.9, staleness=5.0)
     assert not book.is_usable(now=6.1, staleness=5.0)
+
+
+def test_wire_texts_parse_to_the_same_double_as_float():
+    rng = random.Random(5)
+    texts = ["0", "0.00000000", "25.35190000", "0.0024", "30247.2", "1.", ".5", "007.10",
+             "9007199254740993", "0.1234567890123456789012", "1e-8", "1E+3", "123456789.123456789"]
+    for _ in range(20_000):
+        whole = str(rng.randrange(10 ** rng.randrange(1, 12)))
+        texts.append(whole + "." + "".join(rng.choice("0123456789") for _ in range(rng.randrange(0, 14))))
+    for text in texts:
+        side = BookSide(False, 5)
+        side.apply([[text, "1"]])
+        assert side.best() == float(text), text
+        side.apply([["1", text]])
+        assert side.size_at(1.0) == float(text), text
+
+
+@pytest.mark.parametrize("text", ["", ".", "abc", "1.2.3", "-1", "nan", "inf", "1e400", "1,5"])
+def test_text_that_is_not_a_price_is_rejected(text):
+    side = BookSide(True, 5)
+    with pytest.raises(ValueError):
+        side.apply([[text, "1"]])
+    with pytest.raises(ValueError):
+        side.apply([["1", text]])
+    assert len(side) == 0

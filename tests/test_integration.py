@@ -72,7 +72,7 @@ class Harness:
         raise AssertionError(f"condition not met within {timeout}s")
 
     def all_live(self) -> bool:
-        return all(book.state is BookState.LIVE and book.bids.keys for book in self.scanner.store.books.values())
+        return all(book.state is BookState.LIVE and len(book.bids) for book in self.scanner.store.books.values())
 
     def in_step(self, exchange: str, symbol: str, levels: int = 20) -> bool:
         """The scanner's book shows the same top levels as the simulator's true book."""

@@ -40,7 +40,7 @@ def test_replay_rebuilds_books_and_finds_opportunities_the_same_way_twice(record
     second = replay(Config(), load_metadata(None), recording)
     assert first.frames > 500 and first.opened > 0
     books = first.scanner.store.books.values()
-    assert all(book.bids.keys and book.asks.keys for book in books)
+    assert all(len(book.bids) and len(book.asks) for book in books)
     assert [(e.id, e.opportunity) for e in first.best] == [(e.id, e.opportunity) for e in second.best]
 
 

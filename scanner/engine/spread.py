@@ -117,9 +117,8 @@ class SpreadEngine:
         top_bid = net_bid = -_INF
         top_ask = net_ask = _INF
         for book, buy_mult, sell_mult in fees:
-            top = book.top
-            if top is not None and book.state is _LIVE and now - book.received_at <= staleness:
-                bid, ask = top
+            if book.is_usable(now, staleness):
+                bid, ask = book.bids.best(), book.asks.best()
                 if bid > top_bid:
                     top_bid = bid
                 if ask < top_ask:
@@ -140,7 +139,7 @@ class SpreadEngine:
 
     def _evaluate_pair(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float,
                        events: list[OpportunityEvent]) -> None:
-        best_ask, best_bid = buy.asks.keys[0], -sell.bids.keys[0]
+        best_ask, best_bid = buy.asks.best(), sell.bids.best()
         if best_bid <= best_ask:
             self._close(key, wall, "spread closed", events)
             return

@@ -116,6 +116,6 @@ class Venue(ABC):
     def reset_all(self) -> None:
         """Mark every book as syncing (on disconnect) and tell the listener."""
         for book in self.books.values():
-            if book.state is not BookState.SYNCING or book.bids.keys:
+            if book.state is not BookState.SYNCING or len(book.bids):
                 book.reset()
                 self.on_book(book)

@@ -1,0 +1,50 @@
+# The order book's C layout, shared with the compiled modules that read it (``cimport``).
+
+cdef double parse_number(object text) except? -1.0
+
+
+cdef class BookSide:
+    cdef double* keys  # prices best first, negated on the bid side so both sides ascend
+    cdef double* sizes
+    cdef Py_ssize_t count
+    cdef Py_ssize_t capacity
+    cdef readonly bint is_bid
+    cdef readonly Py_ssize_t depth
+
+    cpdef clear(self)
+    cpdef object best(self)
+    cpdef double size_at(self, double price)
+    cpdef apply(self, levels)
+    cpdef apply_behind(self, levels, double best)
+    cpdef set_best(self, double price, double size)
+    cpdef list top(self, Py_ssize_t n)
+    cdef Py_ssize_t _find(self, double key) noexcept
+    cdef int _update(self, double key, double size) except -1
+    cdef int _insert(self, Py_ssize_t at, double key, double size) except -1
+    cdef void _remove(self, Py_ssize_t at, Py_ssize_t n) noexcept
+
+
+cdef class OrderBook:
+    cdef readonly str exchange
+    cdef readonly str symbol
+    cdef readonly BookSide bids
+    cdef readonly BookSide asks
+    cdef public object state
+    cdef public long long seq
+    cdef public long long version
+    cdef public long long top_version
+    cdef public double received_at
+    cdef public double exchange_time
+    cdef public long long updates
+
+    cpdef reset(self, object state=*)
+    cpdef load_snapshot(self, bids, asks, long long seq, long long version, double received_at,
+                        double exchange_time=*)
+    cpdef apply_diff(self, bids, asks, long long version, double received_at,
+                     double exchange_time=*)
+    cpdef bint patch_top(self, bid, bid_size, ask, ask_size, long long version,
+                         double received_at, double exchange_time=*) except -1
+    cdef void _touched(self, double received_at, double exchange_time) noexcept
+    cpdef object best_bid(self)
+    cpdef object best_ask(self)
+    cpdef bint is_usable(self, double now, double staleness) noexcept

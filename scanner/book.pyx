@@ -1,0 +1,300 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""Bounded L2 order books with a validity state and two clocks (compiled with Cython).
+
+Each side keeps its levels in two C arrays, best first: ``keys`` (the price, negated on the
+bid side so both sides ascend) and ``sizes``. A level update is a binary search over a few
+hundred contiguous bytes and at most one ``memmove``; nothing is allocated per level. Wire
+texts go through ``parse_number``, an exact fast path that gives the same double as
+``float(text)``. Prices and sizes are floats from here on; the engine's maths is checked
+against a Decimal oracle in the tests.
+"""
+from enum import IntEnum
+
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from libc.math cimport isfinite
+from libc.stdlib cimport free, malloc, realloc
+from libc.string cimport memmove
+
+cdef double[23] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
+                         1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
+cdef unsigned long long EXACT_MANTISSA = 1ULL << 53  # every integer up to this is a double
+cdef Py_ssize_t MIN_CAPACITY = 16
+
+
+cdef double parse_number(object text) except? -1.0:
+    """``float(text)`` for a wire price or size, without allocating: plain decimal text with
+    at most 2**53 as its digits and at most 22 decimals is one integer divided by an exact
+    power of ten, and that one IEEE division is correctly rounded, as ``float`` is. Anything
+    else (exponents, long texts, numbers) goes through ``float``. Raises ValueError for text
+    that is not a finite, non-negative number."""
+    cdef Py_ssize_t length, i
+    cdef const char* chars
+    cdef unsigned long long mantissa = 0
+    cdef int decimals = -1  # digits after the point; -1 while no point was seen
+    cdef bint digits = False
+    cdef char c
+    if type(text) is str:
+        chars = PyUnicode_AsUTF8AndSize(text, &length)
+        for i in range(length):
+            c = chars[i]
+            if c'0' <= c <= c'9':
+                mantissa = mantissa * 10 + <unsigned long long>(c - c'0')
+                digits = True
+                if decimals >= 0:
+                    decimals += 1
+                if mantissa > EXACT_MANTISSA or decimals > 22:
+                    break
+            elif c == c'.' and decimals < 0:
+                decimals = 0
+            else:
+                break
+        else:
+            if digits:
+                return <double>mantissa / POW10[decimals if decimals > 0 else 0]
+    value = float(text)
+    if not (isfinite(value) and value >= 0.0):
+        raise ValueError(f"not a price or size: {text!r}")
+    return value
+
+
+class BookState(IntEnum):
+    SYNCING = 0  # waiting for a snapshot, or resyncing after a gap
+    LIVE = 1  # in sync and valid
+    INVALID = 2  # failed validation (crossed); waits for a resync
+
+
+cdef object _SYNCING = BookState.SYNCING
+cdef object _LIVE = BookState.LIVE
+cdef object _INVALID = BookState.INVALID
+
+
+cdef class BookSide:
+    """One side of a book, best level first, at most ``depth`` levels after each update."""
+
+    def __cinit__(self, bint is_bid, Py_ssize_t depth):
+        self.is_bid = is_bid
+        self.depth = depth
+        self.count = 0
+        self.capacity = max(depth + 1, MIN_CAPACITY)
+        self.keys = <double*>malloc(self.capacity * sizeof(double))
+        self.sizes = <double*>malloc(self.capacity * sizeof(double))
+        if self.keys is NULL or self.sizes is NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        free(self.keys)
+        free(self.sizes)
+
+    def __len__(self) -> int:
+        return self.count
+
+    cpdef clear(self):
+        self.count = 0
+
+    cpdef object best(self):
+        """The best price, or None on an empty side."""
+        if self.count == 0:
+            return None
+        return -self.keys[0] if self.is_bid else self.keys[0]
+
+    cpdef double size_at(self, double price):
+        """Size at ``price`` (0 if there is no level)."""
+        cdef double key = -price if self.is_bid else price
+        cdef Py_ssize_t at = self._find(key)
+        return self.sizes[at] if at < self.count and self.keys[at] == key else 0.0
+
+    cpdef apply(self, levels):
+        """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes), then trim to depth."""
+        cdef double sign = -1.0 if self.is_bid else 1.0
+        for level in levels:
+            self._update(sign * parse_number(level[0]), parse_number(level[1]))
+        if self.count > self.depth:
+            self.count = self.depth
+
+    cpdef apply_behind(self, levels, double best):
+        """Apply only levels strictly worse than ``best`` (the rest is known to be older)."""
+        cdef double sign = -1.0 if self.is_bid else 1.0
+        cdef double best_key = sign * best, key
+        for level in levels:
+            key = sign * parse_number(level[0])
+            if key > best_key:
+                self._update(key, parse_number(level[1]))
+        if self.count > self.depth:
+            self.count = self.depth
+
+    cpdef set_best(self, double price, double size):
+        """Make ``price`` the best level with ``size`` (positive): drop every better level."""
+        cdef double key = -price if self.is_bid else price
+        cdef Py_ssize_t better
+        if self.count and self.keys[0] == key:
+            self.sizes[0] = size
+            return
+        better = self._find(key)
+        if better:
+            self._remove(0, better)
+        if self.count and self.keys[0] == key:
+            self.sizes[0] = size
+        else:
+            self._insert(0, key, size)
+            if self.count > self.depth:
+                self.count = self.depth
+
+    cpdef list top(self, Py_ssize_t n):
+        """The best ``n`` levels as (price, size) pairs."""
+        cdef double sign = -1.0 if self.is_bid else 1.0
+        return [(sign * self.keys[i], self.sizes[i]) for i in range(min(n, self.count))]
+
+    def levels(self):
+        """(price, size) pairs, best first (re-reads the side at each step)."""
+        cdef double sign = -1.0 if self.is_bid else 1.0
+        cdef Py_ssize_t i = 0
+        while i < self.count:
+            yield sign * self.keys[i], self.sizes[i]
+            i += 1
+
+    cdef Py_ssize_t _find(self, double key) noexcept:
+        """Index of the first level whose key is not below ``key``."""
+        cdef Py_ssize_t lo = 0, hi = self.count, mid
+        while lo < hi:
+            mid = (lo + hi) >> 1
+            if self.keys[mid] < key:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    cdef int _update(self, double key, double size) except -1:
+        """Set, add or (size 0) remove one level."""
+        cdef Py_ssize_t at = self._find(key)
+        if at < self.count and self.keys[at] == key:
+            if size != 0.0:
+                self.sizes[at] = size
+            else:
+                self._remove(at, 1)
+        elif size != 0.0:
+            self._insert(at, key, size)
+        return 0
+
+    cdef int _insert(self, Py_ssize_t at, double key, double size) except -1:
+        cdef Py_ssize_t capacity
+        cdef double* keys
+        cdef double* sizes
+        if self.count == self.capacity:
+            capacity = self.capacity * 2
+            keys = <double*>realloc(self.keys, capacity * sizeof(double))
+            if keys is NULL:
+                raise MemoryError()
+            self.keys = keys
+            sizes = <double*>realloc(self.sizes, capacity * sizeof(double))
+            if sizes is NULL:
+                raise MemoryError()
+            self.sizes = sizes
+            self.capacity = capacity
+        if at < self.count:
+            memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
+            memmove(&self.sizes[at + 1], &self.sizes[at], (self.count - at) * sizeof(double))
+        self.keys[at] = key
+        self.sizes[at] = size
+        self.count += 1
+        return 0
+
+    cdef void _remove(self, Py_ssize_t at, Py_ssize_t n) noexcept:
+        cdef Py_ssize_t tail = self.count - at - n
+        if tail > 0:
+            memmove(&self.keys[at], &self.keys[at + n], tail * sizeof(double))
+            memmove(&self.sizes[at], &self.sizes[at + n], tail * sizeof(double))
+        self.count -= n
+
+
+cdef class OrderBook:
+    """The L2 book of one symbol on one exchange.
+
+    ``seq`` chains the exchange's diff stream. ``version`` (sequence or timestamp, per exchange)
+    orders the diff stream against a faster best-bid/offer stream: ``top_version`` is the
+    version of the last top-of-book patch, so an older diff never overwrites a newer top and
+    an older patch is never applied over a newer diff.
+    """
+
+    def __init__(self, str exchange, str symbol, Py_ssize_t depth=50):
+        self.exchange = exchange
+        self.symbol = symbol
+        self.bids = BookSide(True, depth)
+        self.asks = BookSide(False, depth)
+        self.state = _SYNCING
+        self.seq = self.version = self.top_version = 0
+        self.received_at = 0.0  # local monotonic time of the last applied frame
+        self.exchange_time = 0.0  # exchange event time of the last applied frame, unix seconds
+        self.updates = 0
+
+    cpdef reset(self, object state=_SYNCING):
+        self.bids.clear()
+        self.asks.clear()
+        self.state = state
+        self.seq = self.version = self.top_version = 0
+
+    cpdef load_snapshot(self, bids, asks, long long seq, long long version, double received_at,
+                        double exchange_time=0.0):
+        self.bids.clear()
+        self.asks.clear()
+        self.bids.apply(bids)
+        self.asks.apply(asks)
+        self.seq = seq
+        self.version = version
+        self.top_version = 0
+        self.state = _SYNCING
+        self._touched(received_at, exchange_time)
+
+    cpdef apply_diff(self, bids, asks, long long version, double received_at,
+                     double exchange_time=0.0):
+        """Apply a diff; if a newer top-of-book patch exists, keep the top from it."""
+        if version > self.version:
+            self.version = version
+        if version > self.top_version or not self.bids.count:
+            self.bids.apply(bids)
+        else:
+            self.bids.apply_behind(bids, -self.bids.keys[0])
+        if version > self.top_version or not self.asks.count:
+            self.asks.apply(asks)
+        else:
+            self.asks.apply_behind(asks, self.asks.keys[0])
+        self._touched(received_at, exchange_time)
+
+    cpdef bint patch_top(self, bid, bid_size, ask, ask_size, long long version,
+                         double received_at, double exchange_time=0.0) except -1:
+        """Apply a best bid/offer update (exchange texts) newer than anything applied;
+        False if it is stale."""
+        cdef double bid_qty = parse_number(bid_size), ask_qty = parse_number(ask_size)
+        if version <= self.top_version or version <= self.version:
+            return False
+        self.top_version = version
+        if bid_qty > 0.0:
+            self.bids.set_best(parse_number(bid), bid_qty)
+        if ask_qty > 0.0:
+            self.asks.set_best(parse_number(ask), ask_qty)
+        self._touched(received_at, exchange_time)
+        return True
+
+    cdef void _touched(self, double received_at, double exchange_time) noexcept:
+        self.received_at = received_at
+        if exchange_time:
+            self.exchange_time = exchange_time
+        self.updates += 1
+        if self.bids.count and self.asks.count and -self.bids.keys[0] >= self.asks.keys[0]:
+            self.state = _INVALID
+        elif self.state is _SYNCING:
+            self.state = _LIVE
+
+    cpdef object best_bid(self):
+        return self.bids.best()
+
+    cpdef object best_ask(self):
+        return self.asks.best()
+
+    cpdef bint is_usable(self, double now, double staleness) noexcept:
+        """Live, two-sided and fresher than ``staleness`` seconds (monotonic clock)."""
+        return (self.state is _LIVE and self.bids.count > 0 and self.asks.count > 0
+                and now - self.received_at <= staleness)
+
+    def __repr__(self) -> str:
+        return (f"OrderBook({self.exchange} {self.symbol} {self.state.name} "
+                f"bid={self.best_bid()} ask={self.best_ask()} seq={self.seq})")
