@@ -47,29 +47,24 @@ class LatencyResult:
 
 
 class Probe:
-    """Timestamps the path from a frame's receipt to the opportunity event it causes."""
+    """Timestamps the path from a frame's receipt to the opportunity event it causes (live, a
+    changed book is evaluated inside ``Scanner.on_book``, so its events arrive during it)."""
 
     def __init__(self, scanner: Scanner):
-        self.pending: dict[str, float] = {}  # symbol -> receipt of its first unevaluated frame
-        self.current: dict[str, float] = {}  # symbol -> that receipt, during its evaluation
+        self.current: dict[str, float] = {}  # symbol -> receipt of the frame being handled
         self.samples: list[float] = []
         self.recording = False
         self._on_book = scanner.on_book
-        self._evaluate = scanner.engine.evaluate
-        scanner.engine.evaluate = self.evaluate
         for runner in scanner.runners:
             runner.venue.on_book = self.on_book
         scanner.listeners.append(self.on_event)
 
     def on_book(self, book: OrderBook) -> None:
-        self.pending.setdefault(book.symbol, book.received_at)
-        self._on_book(book)
-
-    def evaluate(self, symbol: str) -> list[OpportunityEvent]:
-        received_at = self.pending.pop(symbol, None)
-        if received_at is not None:
-            self.current[symbol] = received_at
-        return self._evaluate(symbol)
+        self.current[book.symbol] = book.received_at
+        try:
+            self._on_book(book)
+        finally:
+            self.current.pop(book.symbol, None)
 
     def on_event(self, event: OpportunityEvent) -> None:
         received_at = self.current.pop(event.opportunity.symbol, None)

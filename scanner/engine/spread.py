@@ -78,7 +78,7 @@ class SpreadEngine:
         self.opened_total: Counter[PairKey] = Counter()
         self.suspects_total: Counter[PairKey] = Counter()
         self.evaluations = 0
-        self.last_evaluation = 0.0  # wall clock
+        self.last_evaluated_at = 0.0  # monotonic
         self.pairs = {sym: list(itertools.permutations(books, 2))
                       for sym, books in store.by_symbol.items()}
         self._keys = {sym: [((sym, buy.exchange, sell.exchange), buy, sell) for buy, sell in pairs]
@@ -89,13 +89,13 @@ class SpreadEngine:
     def evaluate(self, symbol: str) -> list[OpportunityEvent]:
         """Re-price every ordered pair of ``symbol``; return the lifecycle events."""
         now = self.clock()
-        wall = self.wall_clock()
         self.evaluations += 1
-        self.last_evaluation = wall
+        self.last_evaluated_at = now
         events: list[OpportunityEvent] = []
         staleness = self.config.staleness_seconds
         if not self._held.get(symbol) and self._quiet(symbol, now, staleness):
             return events
+        wall = self.wall_clock()
         usable = {book.exchange: book.is_usable(now, staleness) for book in self.store.by_symbol[symbol]}
         for key, buy, sell in self._keys[symbol]:
             if not (usable[buy.exchange] and usable[sell.exchange]):
@@ -118,7 +118,7 @@ class SpreadEngine:
         top_ask = net_ask = _INF
         for book, buy_mult, sell_mult in fees:
             if book.is_usable(now, staleness):
-                bid, ask = book.bids.best(), book.asks.best()
+                bid, ask = -book.bids.keys[0], book.asks.keys[0]  # C arrays, best first
                 if bid > top_bid:
                     top_bid = bid
                 if ask < top_ask:
@@ -130,6 +130,12 @@ class SpreadEngine:
         return net_bid <= net_ask and (
             top_bid <= top_ask or gross_spread_bps(top_ask, top_bid) <= self.config.max_gross_bps)
 
+    def last_evaluation(self) -> float:
+        """Unix time of the last evaluation (0 before the first)."""
+        if not self.evaluations:
+            return 0.0
+        return self.wall_clock() - (self.clock() - self.last_evaluated_at)
+
     def sweep(self) -> list[OpportunityEvent]:
         """Close opportunities whose books went stale without a new frame (called ~1/s)."""
         events: list[OpportunityEvent] = []
@@ -139,7 +145,7 @@ class SpreadEngine:
 
     def _evaluate_pair(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float,
                        events: list[OpportunityEvent]) -> None:
-        best_ask, best_bid = buy.asks.best(), sell.bids.best()
+        best_ask, best_bid = buy.asks.keys[0], -sell.bids.keys[0]
         if best_bid <= best_ask:
             self._close(key, wall, "spread closed", events)
             return

@@ -1,10 +1,9 @@
 """What every exchange adapter provides; connection handling lives in ``runner``."""
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, ClassVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import time
 
@@ -45,17 +44,19 @@ class FeedStats:
     last_error: str = ""
 
 
-class Venue(ABC):
+class Venue:
     """One exchange's public market-data protocol: URLs, subscriptions, parsing and sync rules.
 
     ``handle`` parses one frame and updates the books, calling ``on_book`` for each book it
     changed; it raises ``Resync`` when a book lost sync and ``FeedError`` on an exchange error.
+    Each exchange's subclass implements the methods that raise NotImplementedError here; it is
+    compiled (a Cython extension type, see ``base.pxd``), so the frame path is C calls.
     """
 
-    name: ClassVar[str]
-    default_ws_url: ClassVar[str]
-    default_rest_url: ClassVar[str] = ""
-    ping_interval: ClassVar[float | None] = None  # seconds between application-level pings
+    name = ""  # each exchange's class sets its own
+    default_ws_url = ""
+    default_rest_url = ""
+    ping_interval = None  # seconds between application-level pings
 
     def __init__(self, books: dict[str, OrderBook], on_book: BookListener,
                  ws_url: str = "", rest_url: str = ""):
@@ -68,30 +69,30 @@ class Venue(ABC):
         self.by_id = {self.market_id(symbol): book for symbol, book in books.items()}
 
     @staticmethod
-    @abstractmethod
     def market_id(symbol: str) -> str:
         """The exchange's id of a unified symbol ("BTC/USDT" -> "BTCUSDT")."""
+        raise NotImplementedError
 
     def connect_url(self) -> str:
         return self.ws_url
 
-    @abstractmethod
     def subscribe_messages(self) -> list[str]:
         """Messages sent right after connecting."""
+        raise NotImplementedError
 
     def ping_message(self) -> str | None:
         return None
 
-    @abstractmethod
     def handle(self, frame: bytes, received_at: float) -> None:
         """Parse one frame and apply it to the books."""
+        raise NotImplementedError
 
     async def on_connected(self, send: Send) -> None:
         """Start whatever sync the protocol needs once subscribed (default: nothing)."""
 
-    @abstractmethod
     async def resync(self, symbol: str, send: Send) -> None:
         """Rebuild the book of ``symbol`` (it has been reset to SYNCING)."""
+        raise NotImplementedError
 
     async def fetch(self, path: str, params: dict[str, Any]) -> None:
         """GET a REST endpoint of this exchange and hand the answer to ``on_rest``."""

@@ -23,11 +23,12 @@ class Binance(Venue):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.buffers: dict[str, list[dict]] = {symbol: [] for symbol in self.books}
-        self.streams: dict[str, tuple] = {}
+        self.depth_streams: dict[str, OrderBook] = {}
+        self.ticker_streams: dict[str, OrderBook] = {}
         for symbol, book in self.books.items():
             stream = self.market_id(symbol).lower()
-            self.streams[f"{stream}@depth@100ms"] = (self._on_depth, book)
-            self.streams[f"{stream}@bookTicker"] = (self._on_book_ticker, book)
+            self.depth_streams[f"{stream}@depth@100ms"] = book
+            self.ticker_streams[f"{stream}@bookTicker"] = book
         self._snapshot_slots = asyncio.Semaphore(4)
 
     @staticmethod
@@ -38,16 +39,21 @@ class Binance(Venue):
         return f"{self.ws_url}/stream"
 
     def subscribe_messages(self) -> list[str]:
-        names = list(self.streams)
+        names = [name for pair in zip(self.depth_streams, self.ticker_streams) for name in pair]
         chunks = [names[i:i + 200] for i in range(0, len(names), 200)]
         return [orjson.dumps({"method": "SUBSCRIBE", "params": chunk, "id": n + 1}).decode()
                 for n, chunk in enumerate(chunks)]
 
     def handle(self, frame: bytes, received_at: float) -> None:
         message = orjson.loads(frame)
-        route = self.streams.get(message.get("stream"))
-        if route is not None:
-            route[0](route[1], message["data"], received_at)
+        stream = message.get("stream")
+        book = self.ticker_streams.get(stream)
+        if book is not None:
+            self._on_book_ticker(book, message["data"], received_at)
+            return
+        book = self.depth_streams.get(stream)
+        if book is not None:
+            self._on_depth(book, message["data"], received_at)
         elif "code" in message:
             raise FeedError(f"binance error {message['code']}: {message.get('msg')}")
         elif message.get("stream") == "!serverShutdown" or message.get("e") == "serverShutdown":
@@ -93,10 +99,10 @@ class Binance(Venue):
 
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         book = self.by_id.get(params.get("symbol", ""))
-        if path == "/api/v3/depth" and book is not None and not self._join_snapshot(book, orjson.loads(body)):
+        if path == "/api/v3/depth" and book is not None and not self.join_snapshot(book, orjson.loads(body)):
             book.reset()
 
-    def _join_snapshot(self, book: OrderBook, snapshot: dict) -> bool:
+    def join_snapshot(self, book: OrderBook, snapshot: dict) -> bool:
         """Load the snapshot and apply the buffered diffs after it; False if they do not join."""
         last_id = snapshot["lastUpdateId"]
         buffer = self.buffers[book.symbol]

@@ -19,17 +19,18 @@ class Bybit(Venue):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.topics: dict[str, tuple] = {}
+        self.depth_topics: dict[str, OrderBook] = {}
+        self.top_topics: dict[str, OrderBook] = {}
         for market_id, book in self.by_id.items():
-            self.topics[f"orderbook.{DEPTH}.{market_id}"] = (self._on_depth, book)
-            self.topics[f"orderbook.1.{market_id}"] = (self._on_top, book)
+            self.depth_topics[f"orderbook.{DEPTH}.{market_id}"] = book
+            self.top_topics[f"orderbook.1.{market_id}"] = book
 
     @staticmethod
     def market_id(symbol: str) -> str:
         return symbol.replace("/", "")
 
     def subscribe_messages(self) -> list[str]:
-        topics = list(self.topics)
+        topics = [topic for pair in zip(self.depth_topics, self.top_topics) for topic in pair]
         return [self._request("subscribe", topics[i:i + 10]) for i in range(0, len(topics), 10)]
 
     @staticmethod
@@ -41,9 +42,14 @@ class Bybit(Venue):
 
     def handle(self, frame: bytes, received_at: float) -> None:
         message = orjson.loads(frame)
-        route = self.topics.get(message.get("topic"))
-        if route is not None:
-            route[0](route[1], message, received_at)
+        topic = message.get("topic")
+        book = self.top_topics.get(topic)
+        if book is not None:
+            self._on_top(book, message, received_at)
+            return
+        book = self.depth_topics.get(topic)
+        if book is not None:
+            self._on_depth(book, message, received_at)
         elif message.get("success") is False:
             raise FeedError(f"bybit {message.get('op')} failed: {message.get('ret_msg')}")
         # subscribe acks and pongs need nothing

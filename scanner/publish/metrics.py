@@ -171,7 +171,7 @@ class ScannerCollector:
         evaluations = Family("arbscan_engine_evaluations", "counter", "Symbol evaluations run by the spread engine.")
         evaluations.add("", engine.evaluations)
         last = Family("arbscan_engine_last_evaluation_timestamp_seconds", "gauge", "Unix time of the last engine evaluation.")
-        last.add("", engine.last_evaluation)
+        last.add("", engine.last_evaluation())
         return [spread, opened, suspects, evaluations, last]
 
     def _opportunity_families(self) -> list[Family]:

@@ -1,0 +1,25 @@
+# C types for spread.py, which Cython compiles (see setup.py).
+cimport cython
+from scanner.book cimport OrderBook
+
+
+cdef class SpreadEngine:
+    cdef public object store, costs, config, size_limit, clock, wall_clock, new_id
+    cdef public dict open
+    cdef public set suspect
+    cdef public object opened_total, suspects_total
+    cdef public long long evaluations
+    cdef public double last_evaluated_at
+    cdef public dict pairs
+    cdef dict _keys
+    cdef object _held
+    cdef dict _fees
+
+    @cython.locals(now=double, staleness=double)
+    cpdef list evaluate(self, str symbol)
+    @cython.locals(book=OrderBook, buy_mult=double, sell_mult=double, bid=double, ask=double,
+                   top_bid=double, top_ask=double, net_bid=double, net_ask=double)
+    cdef bint _quiet(self, str symbol, double now, double staleness) except -1
+    @cython.locals(best_ask=double, best_bid=double)
+    cdef _evaluate_pair(self, tuple key, OrderBook buy, OrderBook sell, double wall, list events)
+    cdef _close(self, tuple key, double wall, str reason, list events)

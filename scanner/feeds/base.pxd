@@ -1,0 +1,12 @@
+# C types for base.py, which Cython compiles (see setup.py).
+from scanner.book cimport OrderBook
+
+
+cdef class Venue:
+    cdef public dict books  # unified symbol -> book
+    cdef public dict by_id  # exchange market id -> book
+    cdef public object on_book, http, recorder
+    cdef public str ws_url, rest_url
+
+    cpdef handle(self, frame, double received_at)
+    cpdef changed(self, OrderBook book)

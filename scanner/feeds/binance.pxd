@@ -1,0 +1,14 @@
+# C types for binance.py, which Cython compiles (see setup.py).
+from scanner.book cimport OrderBook
+from scanner.feeds.base cimport Venue
+
+
+cdef class Binance(Venue):
+    cdef public dict buffers  # symbol -> diffs waiting for a snapshot
+    cdef dict depth_streams, ticker_streams  # stream name -> book
+    cdef object _snapshot_slots
+
+    cpdef handle(self, frame, double received_at)
+    cdef _on_depth(self, OrderBook book, dict event, double received_at)
+    cdef _on_book_ticker(self, OrderBook book, dict ticker, double received_at)
+    cpdef bint join_snapshot(self, OrderBook book, dict snapshot) except -1
