@@ -63,9 +63,7 @@ class BookState(IntEnum):
     INVALID = 2  # failed validation (crossed); waits for a resync
 
 
-cdef object _SYNCING = BookState.SYNCING
-cdef object _LIVE = BookState.LIVE
-cdef object _INVALID = BookState.INVALID
+SYNCING, LIVE, INVALID = BookState.SYNCING, BookState.LIVE, BookState.INVALID
 
 
 cdef class BookSide:
@@ -220,13 +218,13 @@ cdef class OrderBook:
         self.symbol = symbol
         self.bids = BookSide(True, depth)
         self.asks = BookSide(False, depth)
-        self.state = _SYNCING
+        self.state = SYNCING
         self.seq = self.version = self.top_version = 0
         self.received_at = 0.0  # local monotonic time of the last applied frame
         self.exchange_time = 0.0  # exchange event time of the last applied frame, unix seconds
         self.updates = 0
 
-    cpdef reset(self, object state=_SYNCING):
+    cpdef reset(self, object state=SYNCING):
         self.bids.clear()
         self.asks.clear()
         self.state = state
@@ -241,7 +239,7 @@ cdef class OrderBook:
         self.seq = seq
         self.version = version
         self.top_version = 0
-        self.state = _SYNCING
+        self.state = SYNCING
         self._touched(received_at, exchange_time)
 
     cpdef apply_diff(self, bids, asks, long long version, double received_at,
@@ -280,9 +278,9 @@ cdef class OrderBook:
             self.exchange_time = exchange_time
         self.updates += 1
         if self.bids.count and self.asks.count and -self.bids.keys[0] >= self.asks.keys[0]:
-            self.state = _INVALID
-        elif self.state is _SYNCING:
-            self.state = _LIVE
+            self.state = INVALID
+        elif self.state is SYNCING:
+            self.state = LIVE
 
     cpdef object best_bid(self):
         return self.bids.best()
@@ -292,7 +290,7 @@ cdef class OrderBook:
 
     cpdef bint is_usable(self, double now, double staleness) noexcept:
         """Live, two-sided and fresher than ``staleness`` seconds (monotonic clock)."""
-        return (self.state is _LIVE and self.bids.count > 0 and self.asks.count > 0
+        return (self.state is LIVE and self.bids.count > 0 and self.asks.count > 0
                 and now - self.received_at <= staleness)
 
     def __repr__(self) -> str:

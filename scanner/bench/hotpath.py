@@ -1,10 +1,11 @@
 """Throughput of the full hot path, against bare ``orjson.loads`` of the same bytes.
 
 Per frame the timed loop does what a live feed does: ``FeedRunner.on_frame`` (counters, adapter
-parse, book update, ``Scanner.on_book``) then ``Scanner.flush`` (the engine evaluates the
-symbol, events go to the listeners). Each round reloads every book from its snapshot, then
-times ``orjson.loads`` over the frames, the hot path, the adapter alone (parse and book, no
-engine), and ``orjson.loads`` again; ratios are taken within a round and reported as medians.
+parse, book update) calls the live book listener, ``SpreadEngine.on_book`` (the engine
+evaluates the symbol, events go to the scanner's listeners). Each round reloads every book from
+its snapshot, then times ``orjson.loads`` over the frames, the hot path, the adapter alone
+(parse and book, no engine), and ``orjson.loads`` again; ratios are taken within a round and
+reported as medians.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Callable, Sequence
 
 import orjson
 
-from ..book import BookState
+from ..book import BookState, OrderBook
 from ..feeds.runner import FeedRunner
 from .frames import Workload
 from .rig import load_books, offline_scanner
@@ -54,7 +55,7 @@ def run(workload: Workload, rounds: int = ROUNDS) -> HotPathResult:
         before = _time_loads(frames)
         load_books(scanner, workload.snapshots)
         updates, evaluations = sum(b.updates for b in books), scanner.engine.evaluations
-        hot.append(_time_hot(runner, scanner.flush, frames))
+        hot.append(_time_hot(runner, scanner.engine.on_book, frames))
         applied = sum(b.updates for b in books) - updates
         evaluations = scanner.engine.evaluations - evaluations
         live = sum(book.state is BookState.LIVE for book in books)
@@ -82,18 +83,11 @@ def _time_loads(frames: Sequence[bytes]) -> float:
     return (time.perf_counter_ns() - start) / len(frames)
 
 
-def _time_hot(runner: FeedRunner, flush: Callable[[], None], frames: Sequence[bytes]) -> float:
-    on_frame, monotonic = runner.on_frame, time.monotonic
-    start = time.perf_counter_ns()
-    for frame in frames:
-        on_frame(frame, monotonic())
-        flush()
-    return (time.perf_counter_ns() - start) / len(frames)
-
-
-def _time_adapter(runner: FeedRunner, frames: Sequence[bytes]) -> float:
+def _time_hot(runner: FeedRunner, listener: Callable[[OrderBook], None],
+              frames: Sequence[bytes]) -> float:
+    """ns per frame through ``runner.on_frame`` with ``listener`` told of each changed book."""
     venue = runner.venue
-    on_book, venue.on_book = venue.on_book, _ignore
+    replay_listener, venue.on_book = venue.on_book, listener
     try:
         on_frame, monotonic = runner.on_frame, time.monotonic
         start = time.perf_counter_ns()
@@ -101,7 +95,11 @@ def _time_adapter(runner: FeedRunner, frames: Sequence[bytes]) -> float:
             on_frame(frame, monotonic())
         return (time.perf_counter_ns() - start) / len(frames)
     finally:
-        venue.on_book = on_book
+        venue.on_book = replay_listener
+
+
+def _time_adapter(runner: FeedRunner, frames: Sequence[bytes]) -> float:
+    return _time_hot(runner, _ignore, frames)
 
 
 def _ignore(book: object) -> None:

@@ -48,13 +48,13 @@ class LatencyResult:
 
 class Probe:
     """Timestamps the path from a frame's receipt to the opportunity event it causes (live, a
-    changed book is evaluated inside ``Scanner.on_book``, so its events arrive during it)."""
+    changed book is evaluated inside the feeds' book listener, so its events arrive during it)."""
 
     def __init__(self, scanner: Scanner):
         self.current: dict[str, float] = {}  # symbol -> receipt of the frame being handled
         self.samples: list[float] = []
         self.recording = False
-        self._on_book = scanner.on_book
+        self._on_book = scanner.book_listener()
         for runner in scanner.runners:
             runner.venue.on_book = self.on_book
         scanner.listeners.append(self.on_event)

@@ -4,7 +4,7 @@ from scanner.book cimport OrderBook
 
 
 cdef class SpreadEngine:
-    cdef public object store, costs, config, size_limit, clock, wall_clock, new_id
+    cdef public object store, costs, config, size_limit, clock, wall_clock, new_id, emit
     cdef public dict open
     cdef public set suspect
     cdef public object opened_total, suspects_total
@@ -15,6 +15,8 @@ cdef class SpreadEngine:
     cdef object _held
     cdef dict _fees
 
+    cpdef on_book(self, OrderBook book)
+    cpdef update(self, str symbol)
     @cython.locals(now=double, staleness=double)
     cpdef list evaluate(self, str symbol)
     @cython.locals(book=OrderBook, buy_mult=double, sell_mult=double, bid=double, ask=double,

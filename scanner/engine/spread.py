@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..book import BookState, OrderBook
+from ..book import LIVE, OrderBook
 from ..config import ScannerConfig
 from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus
 from .pricing import gross_spread_bps, price_trade
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from .costs import CostModel
 
 PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange)
-_LIVE = BookState.LIVE
+Emit = Callable[[list[OpportunityEvent]], None]
 _INF = float("inf")
 SizeLimit = Callable[[str, str, str], tuple[float, float]]  # -> (max quote to spend, max base to sell)
 
@@ -73,6 +73,7 @@ class SpreadEngine:
         self.clock = clock
         self.wall_clock = wall_clock
         self.new_id = new_id
+        self.emit: Emit | None = None  # receives the events of ``update`` (when there are any)
         self.open: dict[PairKey, OpenOpportunity] = {}
         self.suspect: set[PairKey] = set()
         self.opened_total: Counter[PairKey] = Counter()
@@ -85,6 +86,16 @@ class SpreadEngine:
                       for sym, pairs in self.pairs.items()}
         self._held: Counter[str] = Counter()  # symbol -> its pairs that are open or suspect
         self._fees: dict[str, list[tuple[OrderBook, float, float]]] = {}  # (book, 1+fee, 1-fee)
+
+    def on_book(self, book: OrderBook) -> None:
+        """A book changed: ``update`` its symbol (the live feeds' listener)."""
+        self.update(book.symbol)
+
+    def update(self, symbol: str) -> None:
+        """Evaluate ``symbol`` and hand its events, if any, to ``emit``."""
+        events = self.evaluate(symbol)
+        if events and self.emit is not None:
+            self.emit(events)
 
     def evaluate(self, symbol: str) -> list[OpportunityEvent]:
         """Re-price every ordered pair of ``symbol``; return the lifecycle events."""

@@ -9,7 +9,7 @@ import time
 
 import aiohttp
 
-from ..book import BookState, OrderBook
+from ..book import INVALID, SYNCING, OrderBook
 
 if TYPE_CHECKING:
     from ..record import Recorder
@@ -110,13 +110,13 @@ class Venue:
 
     def changed(self, book: OrderBook) -> None:
         """Tell the listener ``book`` changed; a crossed book is invalid and must be rebuilt."""
-        if book.state is BookState.INVALID:
+        if book.state is INVALID:
             raise Resync(book.symbol, "crossed")
         self.on_book(book)
 
     def reset_all(self) -> None:
         """Mark every book as syncing (on disconnect) and tell the listener."""
         for book in self.books.values():
-            if book.state is not BookState.SYNCING or len(book.bids):
+            if book.state is not SYNCING or len(book.bids):
                 book.reset()
                 self.on_book(book)

@@ -8,8 +8,9 @@ from typing import Any
 
 import orjson
 
-from ..book import BookState, OrderBook
+from ..book import LIVE, OrderBook
 from .base import FeedError, Resync, Send, Venue
+
 
 SNAPSHOT_LIMIT = 100  # REST weight 5; the book keeps at most book_depth levels anyway
 MAX_BUFFERED = 2000  # diffs kept per symbol while waiting for a snapshot
@@ -61,7 +62,7 @@ class Binance(Venue):
         # subscription acks ({"result": null, "id": n}) need nothing
 
     def _on_depth(self, book: OrderBook, event: dict, received_at: float) -> None:
-        if book.state is not BookState.LIVE:
+        if book.state is not LIVE:
             buffer = self.buffers[book.symbol]
             buffer.append(event)
             if len(buffer) > MAX_BUFFERED:
@@ -77,7 +78,7 @@ class Binance(Venue):
         self.changed(book)
 
     def _on_book_ticker(self, book: OrderBook, ticker: dict, received_at: float) -> None:
-        if book.state is not BookState.LIVE:
+        if book.state is not LIVE:
             return
         if book.patch_top(ticker["b"], ticker["B"], ticker["a"], ticker["A"], ticker["u"],
                           received_at):
@@ -91,9 +92,9 @@ class Binance(Venue):
         book = self.books[symbol]
         self.buffers[symbol].clear()
         async with self._snapshot_slots:
-            while book.state is not BookState.LIVE:
+            while book.state is not LIVE:
                 await self.fetch("/api/v3/depth", {"symbol": self.market_id(symbol), "limit": SNAPSHOT_LIMIT})
-                if book.state is not BookState.LIVE:
+                if book.state is not LIVE:
                     await asyncio.sleep(0.2)
         self.on_book(book)
 

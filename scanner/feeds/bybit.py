@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import orjson
 
-from ..book import BookState, OrderBook
+from ..book import LIVE, SYNCING, OrderBook
 from .base import FeedError, Resync, Send, Venue
+
 
 DEPTH = 50
 
@@ -60,7 +61,7 @@ class Bybit(Venue):
         if message["type"] == "snapshot":
             book.load_snapshot(data["b"], data["a"], data["u"], cts, received_at, cts / 1000.0)
         else:
-            if book.state is BookState.SYNCING:
+            if book.state is SYNCING:
                 return
             if data["u"] != book.seq + 1:
                 raise Resync(book.symbol, "gap")
@@ -69,7 +70,7 @@ class Bybit(Venue):
         self.changed(book)
 
     def _on_top(self, book: OrderBook, message: dict, received_at: float) -> None:
-        if book.state is not BookState.LIVE:
+        if book.state is not LIVE:
             return
         data = message["data"]
         bids, asks = data["b"], data["a"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import orjson
 
-from ..book import BookState, OrderBook
+from ..book import LIVE, SYNCING, OrderBook
 from .base import FeedError, Resync, Send, Venue
+
 
 
 class Okx(Venue):
@@ -62,7 +63,7 @@ class Okx(Venue):
             book.load_snapshot(data["bids"], data["asks"], data["seqId"], ts, received_at,
                                ts / 1000.0)
         else:
-            if book.state is BookState.SYNCING:
+            if book.state is SYNCING:
                 return  # updates before the (re)subscription's snapshot
             if data["prevSeqId"] != book.seq:
                 raise Resync(book.symbol, "gap")
@@ -71,7 +72,7 @@ class Okx(Venue):
         self.changed(book)
 
     def _on_bbo(self, book: OrderBook, data: dict, received_at: float) -> None:
-        if book.state is not BookState.LIVE:
+        if book.state is not LIVE:
             return
         bid, ask = data["bids"][0], data["asks"][0]
         ts = int(data["ts"])

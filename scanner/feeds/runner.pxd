@@ -1,0 +1,13 @@
+# C types for runner.py, which Cython compiles (see setup.py).
+from scanner.feeds.base cimport Venue
+
+
+cdef class FeedRunner:
+    cdef public Venue venue
+    cdef public object recorder, stats, backoff, _ws
+    cdef public bint replaying
+    cdef public double silence_seconds
+    cdef int _attempts
+    cdef dict _resyncing
+
+    cpdef on_frame(self, frame, double received_at)
