@@ -12,7 +12,7 @@ cdef class SpreadEngine:
     cdef public double last_evaluated_at
     cdef public dict pairs
     cdef dict _keys
-    cdef object _held
+    cdef dict _held
     cdef dict _fees
 
     cpdef on_book(self, OrderBook book)

@@ -84,7 +84,7 @@ class SpreadEngine:
                       for sym, books in store.by_symbol.items()}
         self._keys = {sym: [((sym, buy.exchange, sell.exchange), buy, sell) for buy, sell in pairs]
                       for sym, pairs in self.pairs.items()}
-        self._held: Counter[str] = Counter()  # symbol -> its pairs that are open or suspect
+        self._held = dict.fromkeys(store.by_symbol, 0)  # symbol -> its pairs open or suspect
         self._fees: dict[str, list[tuple[OrderBook, float, float]]] = {}  # (book, 1+fee, 1-fee)
 
     def on_book(self, book: OrderBook) -> None:
@@ -104,7 +104,7 @@ class SpreadEngine:
         self.last_evaluated_at = now
         events: list[OpportunityEvent] = []
         staleness = self.config.staleness_seconds
-        if not self._held.get(symbol) and self._quiet(symbol, now, staleness):
+        if not self._held[symbol] and self._quiet(symbol, now, staleness):
             return events
         wall = self.wall_clock()
         usable = {book.exchange: book.is_usable(now, staleness) for book in self.store.by_symbol[symbol]}

@@ -1,4 +1,5 @@
 # C types for binance.py, which Cython compiles (see setup.py).
+cimport cython
 from scanner.book cimport OrderBook
 from scanner.feeds.base cimport Venue
 
@@ -8,6 +9,7 @@ cdef class Binance(Venue):
     cdef dict depth_streams, ticker_streams  # stream name -> book
     cdef object _snapshot_slots
 
+    @cython.locals(message=dict)
     cpdef handle(self, frame, double received_at)
     cdef _on_depth(self, OrderBook book, dict event, double received_at)
     cdef _on_book_ticker(self, OrderBook book, dict ticker, double received_at)

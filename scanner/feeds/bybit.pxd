@@ -1,4 +1,5 @@
 # C types for bybit.py, which Cython compiles (see setup.py).
+cimport cython
 from scanner.book cimport OrderBook
 from scanner.feeds.base cimport Venue
 
@@ -6,6 +7,7 @@ from scanner.feeds.base cimport Venue
 cdef class Bybit(Venue):
     cdef dict depth_topics, top_topics  # topic -> book
 
+    @cython.locals(message=dict)
     cpdef handle(self, frame, double received_at)
     cdef _on_depth(self, OrderBook book, dict message, double received_at)
     cdef _on_top(self, OrderBook book, dict message, double received_at)

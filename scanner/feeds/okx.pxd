@@ -1,9 +1,11 @@
 # C types for okx.py, which Cython compiles (see setup.py).
+cimport cython
 from scanner.book cimport OrderBook
 from scanner.feeds.base cimport Venue
 
 
 cdef class Okx(Venue):
+    @cython.locals(message=dict, arg=dict, data=list)
     cpdef handle(self, frame, double received_at)
     cdef _on_books(self, OrderBook book, object action, dict data, double received_at)
     cdef _on_bbo(self, OrderBook book, dict data, double received_at)
