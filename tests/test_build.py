@@ -1,0 +1,31 @@
+"""The hot path runs compiled: each module with a .pxd is loaded as a C extension built from
+its sources as they are now (a stale build would run old code)."""
+from __future__ import annotations
+
+import importlib
+from importlib.machinery import EXTENSION_SUFFIXES
+from pathlib import Path
+
+import pytest
+
+import scanner
+
+PACKAGE = Path(scanner.__file__).parent
+HOT = sorted(PACKAGE.rglob("*.pxd"))
+
+
+def test_the_hot_path_has_compiled_modules():
+    names = {pxd.stem for pxd in HOT}
+    assert {"book", "binance", "okx", "bybit", "base", "runner", "spread"} <= names
+
+
+@pytest.mark.parametrize("pxd", HOT, ids=lambda path: path.stem)
+def test_module_is_a_current_c_extension(pxd: Path):
+    name = ".".join(pxd.relative_to(PACKAGE.parent).with_suffix("").parts)
+    module = importlib.import_module(name)
+    built = Path(module.__file__)
+    assert built.name.endswith(tuple(EXTENSION_SUFFIXES)), f"{name} is not compiled: run `make test`"
+    sources = [pxd, *(path for path in (pxd.with_suffix(".pyx"), pxd.with_suffix(".py")) if path.exists())]
+    newest = max(sources, key=lambda path: path.stat().st_mtime)
+    assert built.stat().st_mtime >= newest.stat().st_mtime, (
+        f"{name} was built before {newest.name} last changed: run `make test` (it rebuilds)")
