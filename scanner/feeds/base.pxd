@@ -2,6 +2,14 @@
 from scanner.book cimport OrderBook
 
 
+cdef class FeedStats:
+    cdef public bint up
+    cdef public long long messages, reconnects
+    cdef public double last_message_at
+    cdef public object resyncs, errors
+    cdef public str last_error
+
+
 cdef class Venue:
     cdef public dict books  # unified symbol -> book
     cdef public dict by_id  # exchange market id -> book

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import time
@@ -31,17 +30,18 @@ class FeedError(Exception):
     """The exchange reported an error or announced a shutdown; the connection is restarted."""
 
 
-@dataclass(slots=True)
 class FeedStats:
-    """Counters of one exchange feed, read by the metrics collector at scrape time."""
+    """Counters of one exchange feed, read by the metrics collector at scrape time (an
+    extension type: the runner counts each frame in C fields)."""
 
-    up: bool = False
-    messages: int = 0
-    reconnects: int = 0
-    last_message_at: float = 0.0  # monotonic
-    resyncs: Counter = field(default_factory=Counter)  # reason -> count
-    errors: Counter = field(default_factory=Counter)  # kind -> count
-    last_error: str = ""
+    def __init__(self) -> None:
+        self.up = False
+        self.messages = 0
+        self.reconnects = 0
+        self.last_message_at = 0.0  # monotonic
+        self.resyncs: Counter[str] = Counter()  # reason -> count
+        self.errors: Counter[str] = Counter()  # kind -> count
+        self.last_error = ""
 
 
 class Venue:

@@ -1,10 +1,11 @@
 # C types for runner.py, which Cython compiles (see setup.py).
-from scanner.feeds.base cimport Venue
+from scanner.feeds.base cimport FeedStats, Venue
 
 
 cdef class FeedRunner:
     cdef public Venue venue
-    cdef public object recorder, stats, backoff, _ws
+    cdef public FeedStats stats
+    cdef public object recorder, backoff, _ws
     cdef public bint replaying
     cdef public double silence_seconds
     cdef int _attempts
