@@ -13,7 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
-from ..book import LIVE, OrderBook
+from ..book import OrderBook
 from ..config import ScannerConfig
 from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus
 from .pricing import gross_spread_bps, price_trade

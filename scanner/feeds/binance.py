@@ -11,7 +11,6 @@ import orjson
 from ..book import LIVE, OrderBook
 from .base import FeedError, Resync, Send, Venue
 
-
 SNAPSHOT_LIMIT = 100  # REST weight 5; the book keeps at most book_depth levels anyway
 MAX_BUFFERED = 2000  # diffs kept per symbol while waiting for a snapshot
 
@@ -57,7 +56,7 @@ class Binance(Venue):
             self._on_depth(book, message["data"], received_at)
         elif "code" in message:
             raise FeedError(f"binance error {message['code']}: {message.get('msg')}")
-        elif message.get("stream") == "!serverShutdown" or message.get("e") == "serverShutdown":
+        elif stream == "!serverShutdown" or message.get("e") == "serverShutdown":
             raise FeedError("binance announced a server shutdown")
         # subscription acks ({"result": null, "id": n}) need nothing
 

@@ -8,7 +8,6 @@ import orjson
 from ..book import LIVE, SYNCING, OrderBook
 from .base import FeedError, Resync, Send, Venue
 
-
 DEPTH = 50
 
 

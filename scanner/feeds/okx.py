@@ -8,7 +8,6 @@ from ..book import LIVE, SYNCING, OrderBook
 from .base import FeedError, Resync, Send, Venue
 
 
-
 class Okx(Venue):
     name = "okx"
     default_ws_url = "wss://ws.okx.com:8443/ws/v5/public"
