@@ -1,4 +1,5 @@
-"""Real Prometheus, Alertmanager and a webhook sink on 127.0.0.1 for tests.
+"""Real Prometheus and Alertmanager servers on 127.0.0.1 for tests (the webhook receiver they
+post to is ``webhook_sink.BackgroundSink``).
 
 Servers run as plain processes with a temp data dir and an ephemeral port, and are queried
 over their HTTP APIs. Debian installs the Alertmanager binary as ``prometheus-alertmanager``;
@@ -6,13 +7,11 @@ over their HTTP APIs. Debian installs the Alertmanager binary as ``prometheus-al
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
 import socket
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -21,7 +20,6 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 import yaml
-from aiohttp import web
 
 T = TypeVar("T")
 
@@ -151,42 +149,3 @@ def start_alertmanager(config: dict, workdir: Path) -> Server:
         f"--web.listen-address=127.0.0.1:{port}", f"--web.external-url=http://127.0.0.1:{port}/",
         "--cluster.listen-address=", "--log.level=warn",
     ], port, workdir)
-
-
-class WebhookSink:
-    """An aiohttp server on 127.0.0.1 (own thread and loop) recording every POST as
-    ``(path, headers, body)``; answers 200. A context manager."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.requests: list[tuple[str, dict[str, str], bytes]] = []
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="webhook-sink", daemon=True)
-        self._runner: web.AppRunner | None = None
-
-    def __enter__(self) -> "WebhookSink":
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(10)
-        return self
-
-    def __exit__(self, *exc_info: Any) -> None:
-        asyncio.run_coroutine_threadsafe(self._runner.cleanup(), self._loop).result(10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(10)
-        self._loop.close()
-
-    async def _start(self) -> None:
-        app = web.Application()
-        app.router.add_post("/{path:.*}", self._record)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
-
-    async def _record(self, request: web.Request) -> web.Response:
-        self.requests.append((request.path, dict(request.headers), await request.read()))
-        return web.Response(text="ok")
-
-    def bodies(self, path: str) -> list[Any]:
-        """JSON bodies received on ``path``."""
-        return [json.loads(body) for got, _, body in list(self.requests) if got == path]

@@ -19,9 +19,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from prom_stack import (BINARIES, Prometheus, WebhookSink, free_port, http_get, missing_binaries,
+from prom_stack import (BINARIES, Prometheus, free_port, http_get, missing_binaries,
                         start_alertmanager, start_prometheus, wait_until)
 from scanner.config import load_config
+from webhook_sink import BackgroundSink, WebhookSink
 
 ROOT = Path(__file__).resolve().parent.parent
 DEPLOY = ROOT / "deploy"
@@ -307,9 +308,9 @@ def stack(tmp_path_factory):
         pytest.skip(f"not installed: {', '.join(missing_binaries())} (.ci/run installs them)")
     tmp = tmp_path_factory.mktemp("stack")
     with contextlib.ExitStack() as resources:
-        sink = resources.enter_context(WebhookSink())
-        alertmanager = resources.enter_context(start_alertmanager(alertmanager_config(f"{sink.url}/alertmanager"), tmp / "am"))
-        demo = resources.enter_context(Demo(tmp / "demo", f"{sink.url}/arbscan"))
+        sink = resources.enter_context(BackgroundSink())
+        alertmanager = resources.enter_context(start_alertmanager(alertmanager_config(sink.url("/alertmanager")), tmp / "am"))
+        demo = resources.enter_context(Demo(tmp / "demo", sink.url("/arbscan")))
         started = time.time()
         prometheus = resources.enter_context(
             start_prometheus(prometheus_config(fast_rules(tmp), demo.port, alertmanager.port), tmp / "prometheus"))

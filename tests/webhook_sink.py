@@ -11,6 +11,9 @@ on the same port, so a sender sees a target that goes down and comes back:
     sink.script(Reply(429, {"Retry-After": "1"}))  # the next request only
     await sink.stop(); await sink.start()  # same port
     await sink.wait_until(lambda: len(sink.delivered_ids()) == 10, timeout=10)
+
+    with BackgroundSink() as sink:         # the same, on its own thread, for synchronous tests
+        ...
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -134,6 +138,10 @@ class WebhookSink:
         """Requests answered 2xx."""
         return [r for r in self.received if r.ok]
 
+    def bodies(self, path: str) -> list[Any]:
+        """JSON bodies received on ``path``."""
+        return [r.json() for r in list(self.received) if r.path == path]
+
     def delivered_ids(self) -> set[str]:
         return {r.webhook_id for r in self.delivered() if r.webhook_id is not None}
 
@@ -145,3 +153,24 @@ class WebhookSink:
                 raise AssertionError(f"sink: condition not met within {timeout} s"
                                      f" ({len(self.received)} requests, {len(self.delivered())} delivered)")
             await asyncio.sleep(0.02)
+
+
+class BackgroundSink:
+    """A ``WebhookSink`` served from its own thread and event loop, for tests that are not
+    async (the real Alertmanager posts to it). A context manager that returns the sink."""
+
+    def __init__(self, **kwargs: Any):
+        self.sink = WebhookSink(**kwargs)
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="webhook-sink", daemon=True)
+
+    def __enter__(self) -> WebhookSink:
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self.sink.start(), self._loop).result(10)
+        return self.sink
+
+    def __exit__(self, *exc_info: Any) -> None:
+        asyncio.run_coroutine_threadsafe(self.sink.stop(), self._loop).result(10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
