@@ -234,8 +234,12 @@ cdef class OrderBook:
                         double exchange_time=0.0):
         self.bids.clear()
         self.asks.clear()
-        self.bids.apply(bids)
-        self.asks.apply(asks)
+        try:
+            self.bids.apply(bids)
+            self.asks.apply(asks)
+        except Exception:
+            self.state = INVALID  # a level that is not a price left the book half-loaded
+            raise
         self.seq = seq
         self.version = version
         self.top_version = 0
@@ -247,14 +251,18 @@ cdef class OrderBook:
         """Apply a diff; if a newer top-of-book patch exists, keep the top from it."""
         if version > self.version:
             self.version = version
-        if version > self.top_version or not self.bids.count:
-            self.bids.apply(bids)
-        else:
-            self.bids.apply_behind(bids, -self.bids.keys[0])
-        if version > self.top_version or not self.asks.count:
-            self.asks.apply(asks)
-        else:
-            self.asks.apply_behind(asks, self.asks.keys[0])
+        try:
+            if version > self.top_version or not self.bids.count:
+                self.bids.apply(bids)
+            else:
+                self.bids.apply_behind(bids, -self.bids.keys[0])
+            if version > self.top_version or not self.asks.count:
+                self.asks.apply(asks)
+            else:
+                self.asks.apply_behind(asks, self.asks.keys[0])
+        except Exception:
+            self.state = INVALID  # a level that is not a price left the diff half-applied
+            raise
         self._touched(received_at, exchange_time)
 
     cpdef bint patch_top(self, bid, bid_size, ask, ask_size, long long version,
@@ -262,13 +270,14 @@ cdef class OrderBook:
         """Apply a best bid/offer update (exchange texts) newer than anything applied;
         False if it is stale."""
         cdef double bid_qty = parse_number(bid_size), ask_qty = parse_number(ask_size)
+        cdef double bid_price = parse_number(bid), ask_price = parse_number(ask)
         if version <= self.top_version or version <= self.version:
             return False
         self.top_version = version
         if bid_qty > 0.0:
-            self.bids.set_best(parse_number(bid), bid_qty)
+            self.bids.set_best(bid_price, bid_qty)
         if ask_qty > 0.0:
-            self.asks.set_best(parse_number(ask), ask_qty)
+            self.asks.set_best(ask_price, ask_qty)
         self._touched(received_at, exchange_time)
         return True
 

@@ -5,10 +5,11 @@ import orjson
 import pytest
 
 from scanner.book import BookState, OrderBook
-from scanner.feeds import FeedError, Resync
+from scanner.feeds import FeedError, FeedStats, Resync
 from scanner.feeds.binance import Binance
 from scanner.feeds.bybit import Bybit
 from scanner.feeds.okx import Okx
+from scanner.feeds.runner import FeedRunner
 from tests.samples import sample
 
 
@@ -200,3 +201,24 @@ def test_bybit_pong_and_failures():
     with pytest.raises(FeedError):
         bybit.handle(b'{"success":false,"ret_msg":"Invalid topic","op":"subscribe"}', 1.0)
     assert orjson.loads(bybit.ping_message())["op"] == "ping"
+
+
+# --- Malformed frames, through the runner ---------------------------------------------------
+
+def test_a_frame_that_fails_half_way_is_counted_and_its_book_rebuilt_never_used_half_applied():
+    bybit, books, changed = venue(Bybit, "BTC/USDT")
+    stats = FeedStats()
+    runner = FeedRunner(bybit, stats, replaying=True)
+    book = books["BTC/USDT"]
+    runner.on_frame(sample("bybit", "orderbook_50_snapshot_linear_BTCUSDT__ellipsis_removed"), 1.0)
+    assert book.state is BookState.LIVE
+    # the first bid applies, the second is not a price: the book must not stay live half-updated
+    runner.on_frame(bybit_delta(18521289, bids=[["16494", "1"], ["16493,5", "2"]]), 2.0)
+    assert stats.errors["malformed"] == 1 and stats.resyncs["malformed"] == 1
+    assert book.state is BookState.SYNCING and changed[-1] is book
+    # an update id that does not fit the book's 64-bit sequence is a malformed frame, not a crash
+    snapshot = sample("bybit", "orderbook_50_snapshot_linear_BTCUSDT__ellipsis_removed")
+    runner.on_frame(snapshot.replace(b'"u":18521288', b'"u":%d' % 2**63), 3.0)
+    assert stats.errors["malformed"] == 2 and book.state is BookState.SYNCING
+    runner.on_frame(snapshot, 4.0)
+    assert book.state is BookState.LIVE

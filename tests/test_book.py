@@ -96,3 +96,14 @@ def test_text_that_is_not_a_price_is_rejected(text):
     with pytest.raises(ValueError):
         side.apply([["1", text]])
     assert len(side) == 0
+
+
+def test_a_level_that_is_not_a_price_leaves_the_book_invalid_not_half_live():
+    book = make_book()
+    with pytest.raises(ValueError):
+        book.apply_diff([["99.5", "4"], ["x", "1"]], [], 11, 2.0)
+    assert book.state is BookState.INVALID and not book.is_usable(now=2.0, staleness=5.0)
+    book = make_book()
+    with pytest.raises(ValueError):
+        book.patch_top("100.5", "1", "oops", "1", version=12, received_at=2.0)
+    assert book.best_bid() == 100.0 and book.state is BookState.LIVE  # nothing applied

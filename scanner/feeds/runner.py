@@ -12,14 +12,15 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from ..backoff import Backoff
-from ..book import BookState
+from ..book import INVALID
 from ..record import Recorder
 from .base import FeedError, FeedStats, Resync, Venue
 
 log = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF = Backoff(base=0.5, cap=30.0)
-MALFORMED = (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError)
+MALFORMED = (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError,
+             OverflowError)  # an integer too large for the book's 64-bit sequence fields
 
 
 class FeedRunner:
@@ -104,6 +105,9 @@ class FeedRunner:
             raise
         except MALFORMED as exc:
             self._note_error("malformed", exc, frame)
+            for book in self.venue.books.values():  # a book the frame left half-updated
+                if book.state is INVALID:
+                    self.request_resync(book.symbol, "malformed")
 
     async def send(self, message: str) -> None:
         if self._ws is not None:
@@ -112,7 +116,7 @@ class FeedRunner:
     def request_resync(self, symbol: str, reason: str) -> None:
         """Reset a book to SYNCING and rebuild it, once at a time per symbol."""
         book = self.venue.books[symbol]
-        book.reset(BookState.SYNCING)
+        book.reset()
         self.venue.on_book(book)
         self.stats.resyncs[reason] += 1
         log.warning("%s %s: resync (%s)", self.venue.name, symbol, reason)

@@ -30,7 +30,7 @@ from ..feeds.base import FeedStats
 MetricSource = Callable[[], Iterable[Metric]]
 PAIR = ("symbol", "buy_exchange", "sell_exchange")
 BOOK = ("exchange", "symbol")
-RESYNC_REASONS = ("gap", "crossed")
+RESYNC_REASONS = ("gap", "crossed", "malformed")
 COST_COMPONENTS = ("buy_fee", "sell_fee", "transfer_fee")
 YIELD_EVERY = 1000  # rows written between two yields to the event loop
 
