@@ -1,15 +1,19 @@
 """``arbscan demo``: the simulated exchanges and the scanner in one process."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import TextIO
 
 from .app import Scanner
+from .book import LIVE
 from .config import Config
 from .metadata import load_metadata
 from .record import Recorder
 from .sim import SimulatedExchanges
 
 DEMO_DISLOCATIONS = (2.0, 6.0)  # seconds between injected dislocations
+FIRST_DISLOCATION = (60.0, 4.0)  # bps, seconds: the second exchange's first symbol, once live
 DEMO_BALANCES = {"USDT": 20_000.0, "BTC": 0.25, "ETH": 5.0, "SOL": 100.0, "XRP": 3_000.0,
                  "DOGE": 300.0}  # about 15,000 USDT of each base at the simulator's prices
 
@@ -33,4 +37,21 @@ async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
             config.exchanges[name].ws_url = endpoint.ws_url
             config.exchanges[name].rest_url = endpoint.rest_url
         scanner = Scanner(config, load_metadata(None), recorder=recorder)
-        await scanner.run(duration, view=view)
+        first = asyncio.create_task(_first_dislocation(sim, scanner, exchanges, config.scanner.symbols))
+        try:
+            await scanner.run(duration, view=view)
+        finally:
+            first.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await first
+
+
+async def _first_dislocation(sim: SimulatedExchanges, scanner: Scanner, exchanges: tuple[str, ...],
+                             symbols: list[str]) -> None:
+    """Once every book is live, dislocate one so the first opportunity shows within seconds
+    of starting, every time (the random ones follow on the simulator's own clock)."""
+    if len(exchanges) < 2:
+        return
+    while not all(book.state is LIVE for book in scanner.store.books.values()):
+        await asyncio.sleep(0.1)
+    sim.dislocate(exchanges[1], symbols[0], *FIRST_DISLOCATION)

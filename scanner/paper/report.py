@@ -159,7 +159,7 @@ def _summary(ledger: _Ledger, path: Path) -> list[str]:
     fees = sum((Decimal(t["fee_quote"]) for t in ledger.transfers), ZERO)
     moving = sum(1 for t in ledger.transfers if t["status"] == "in_transit")
     closing = sum(1 for r in ledger.residuals.values() if r["status"] == "open")
-    prices = ", ".join(f"{a} {p}" for a, (q, p) in sorted(ledger.marks.items()) if q == cur) or "none yet"
+    prices = ", ".join(f"{a} {p:.8g}" for a, (q, p) in sorted(ledger.marks.items()) if q == cur) or "none yet"
     unvalued = sorted({a for (_, a), v in (*ledger.start.items(), *holdings.items()) if v and not ledger.price(a)})
     lines = [f"paper ledger {path} (since {_utc(ledger.created_at)})",
              f"valued in {cur} at last known mid prices: {prices}"]
