@@ -1,4 +1,4 @@
-# cython: language_level=3, boundscheck=False, wraparound=False
+# cython: language_level=3
 """Bounded L2 order books with a validity state and two clocks (compiled with Cython).
 
 Each side keeps its levels in two C arrays, best first: ``keys`` (the price, negated on the
@@ -19,6 +19,7 @@ cdef double[23] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
                          1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
 cdef unsigned long long EXACT_MANTISSA = 1ULL << 53  # every integer up to this is a double
 cdef Py_ssize_t MIN_CAPACITY = 16
+MAX_DEPTH = 1000  # levels per side a book may keep (no exchange streams more)
 
 
 cdef double parse_number(object text) except? -1.0:
@@ -70,6 +71,8 @@ cdef class BookSide:
     """One side of a book, best level first, at most ``depth`` levels after each update."""
 
     def __cinit__(self, bint is_bid, Py_ssize_t depth):
+        if not 0 < depth <= MAX_DEPTH:
+            raise ValueError(f"book depth must be between 1 and {MAX_DEPTH}, got {depth}")
         self.is_bid = is_bid
         self.depth = depth
         self.count = 0

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .book import MAX_DEPTH
+
 SUPPORTED_EXCHANGES = ("binance", "okx", "bybit")
 DEFAULT_SYMBOLS = (
     "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT",
@@ -254,6 +256,8 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
     for key in ("notional_cap", "staleness_seconds", "book_depth", "silence_seconds", "max_gross_bps"):
         if getattr(config.scanner, key) <= 0:
             problems.append(f"'scanner.{key}' must be greater than 0")
+    if config.scanner.book_depth > MAX_DEPTH:
+        problems.append(f"'scanner.book_depth' must be at most {MAX_DEPTH} levels per side")
     if not 0 < config.metrics.port < 65536:
         problems.append(f"'metrics.port' must be between 1 and 65535, got {config.metrics.port}")
     for name, hook in config.alerts.webhooks.items():

@@ -63,16 +63,16 @@ def replay(config: Config, metadata: Metadata, path: str | Path) -> ReplayResult
         runner = runners.get(record.exchange)
         if runner is None:
             continue
-        if record.kind == "connect":
-            runner.venue.reset_all()
-        elif record.kind == "ws":
-            result.frames += 1
-            try:
-                runner.on_frame(record.data, record.monotonic)
-            except FeedError:
+        result.frames += record.kind == "ws"
+        try:
+            if record.kind == "connect":
                 runner.venue.reset_all()
-        elif record.kind == "rest":
-            runner.venue.on_rest(record.path, record.params or {}, record.data)
+            elif record.kind == "ws":
+                runner.on_frame(record.data, record.monotonic)
+            elif record.kind == "rest":
+                runner.venue.apply_rest(record.path, record.params or {}, record.data)
+        except FeedError:  # live, the connection would restart: its books start over
+            runner.venue.reset_all()
         scanner.flush()
     scheduler.drain()
     scanner.close()

@@ -107,3 +107,15 @@ def test_a_level_that_is_not_a_price_leaves_the_book_invalid_not_half_live():
     with pytest.raises(ValueError):
         book.patch_top("100.5", "1", "oops", "1", version=12, received_at=2.0)
     assert book.best_bid() == 100.0 and book.state is BookState.LIVE  # nothing applied
+
+
+@pytest.mark.parametrize("level", [[], ["100"]])
+def test_a_level_without_price_and_size_is_an_error_not_a_crash(level):
+    with pytest.raises(IndexError):
+        BookSide(False, 5).apply([level])
+
+
+@pytest.mark.parametrize("depth", [0, -1, 1001, 2**62])
+def test_depth_out_of_range_is_refused(depth):
+    with pytest.raises(ValueError, match="book depth must be between 1 and 1000"):
+        BookSide(False, depth)

@@ -173,6 +173,17 @@ async def test_malformed_frame_is_counted_and_skipped(harness):
     assert h.scanner.stats["bybit"].reconnects == 0 and h.all_live()
 
 
+async def test_malformed_rest_snapshot_is_counted_and_the_feed_rebuilt(harness):
+    h = harness
+    h.sim.inject("binance", "bad_rest")
+    h.sim.inject("binance", "gap", "ETH/USDT")  # the resync fetches the cut snapshot
+    await h.wait_for(lambda: h.metric("arbscan_feed_errors_total", exchange="binance", kind="resync"), timeout=5.0)
+    await h.wait_for(lambda: h.scanner.stats["binance"].reconnects >= 1, timeout=5.0)
+    await h.wait_for(h.all_live, timeout=5.0)
+    await h.wait_for(lambda: h.in_step("binance", "ETH/USDT", levels=5), timeout=5.0)
+    assert h.unsafe == []
+
+
 @pytest.mark.parametrize("exchange", ["binance", "okx", "bybit"])
 async def test_exchange_error_event_restarts_the_feed(harness, exchange):
     h = harness

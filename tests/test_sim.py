@@ -196,6 +196,11 @@ async def test_binance_url_streams_raw_ws_and_rest_errors(sim):
                             params={"symbol": "ETHUSDT", "limit": "5"}) as response:
             snapshot = await response.json()
         assert len(snapshot["bids"]) == len(snapshot["asks"]) == 5
+        sim.inject("binance", "bad_rest")  # the next answer is cut in half, then whole again
+        for whole in (False, True):
+            async with http.get(endpoint.rest_url + "/api/v3/depth", params={"symbol": "ETHUSDT"}) as response:
+                body = await response.read()
+            assert response.status == 200 and body.endswith(b"]]}") is whole
 
 
 # --- OKX -----------------------------------------------------------------------------------
@@ -492,7 +497,7 @@ async def test_crossed_fault_reaches_the_wire(sim):
 
 def test_inject_rejects_unknown_names(sim):
     assert set(FAULTS) == {"disconnect", "stall", "gap", "malformed", "error_event", "shutdown",
-                           "crossed"}
+                           "crossed", "bad_rest"}
     with pytest.raises(ValueError):
         sim.inject("binance", "meteor")
     with pytest.raises(ValueError):

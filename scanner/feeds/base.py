@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable
 import time
 
 import aiohttp
+import orjson
 
 from ..book import INVALID, SYNCING, OrderBook
 
@@ -15,6 +16,10 @@ if TYPE_CHECKING:
 
 Send = Callable[[str], Awaitable[None]]
 BookListener = Callable[[OrderBook], None]
+# What parsing an exchange message that is not what its protocol says can raise (OverflowError:
+# an integer too large for a book's 64-bit sequence fields).
+MALFORMED = (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError,
+             OverflowError)
 
 
 class Resync(Exception):
@@ -103,7 +108,15 @@ class Venue:
                 raise FeedError(f"GET {path} returned HTTP {response.status}: {body[:200]!r}")
         if self.recorder is not None:
             self.recorder.rest(self.name, time.monotonic(), path, params, body)
-        self.on_rest(path, params, body)
+        self.apply_rest(path, params, body)
+
+    def apply_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
+        """Hand a REST answer (live, or from a recording) to ``on_rest``; an answer that is not
+        what the protocol says is a FeedError, so the connection and its books start over."""
+        try:
+            self.on_rest(path, params, body)
+        except MALFORMED as exc:
+            raise FeedError(f"{self.name}: malformed answer to GET {path}: {exc!r}") from exc
 
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         """Apply a REST answer (live, or from a recording); only some protocols need REST."""

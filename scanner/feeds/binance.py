@@ -72,8 +72,8 @@ class Binance(Venue):
             return
         if event["U"] > book.seq + 1:
             raise Resync(book.symbol, "gap")
+        book.seq = last  # first: a diff that fails half way leaves the book INVALID
         book.apply_diff(event["b"], event["a"], last, received_at, event["E"] / 1000.0)
-        book.seq = last
         self.changed(book)
 
     def _on_book_ticker(self, book: OrderBook, ticker: dict, received_at: float) -> None:

@@ -64,8 +64,8 @@ class Bybit(Venue):
                 return
             if data["u"] != book.seq + 1:
                 raise Resync(book.symbol, "gap")
+            book.seq = data["u"]  # first: a diff that fails half way leaves the book INVALID
             book.apply_diff(data["b"], data["a"], cts, received_at, cts / 1000.0)
-            book.seq = data["u"]
         self.changed(book)
 
     def _on_top(self, book: OrderBook, message: dict, received_at: float) -> None:

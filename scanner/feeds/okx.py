@@ -66,8 +66,8 @@ class Okx(Venue):
                 return  # updates before the (re)subscription's snapshot
             if data["prevSeqId"] != book.seq:
                 raise Resync(book.symbol, "gap")
+            book.seq = data["seqId"]  # first: a diff that fails half way leaves the book INVALID
             book.apply_diff(data["bids"], data["asks"], ts, received_at, ts / 1000.0)
-            book.seq = data["seqId"]
         self.changed(book)
 
     def _on_bbo(self, book: OrderBook, data: dict, received_at: float) -> None:

@@ -5,22 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from typing import Awaitable
 
 import aiohttp
-import orjson
 import websockets
 from websockets.exceptions import ConnectionClosed
 
 from ..backoff import Backoff
 from ..book import INVALID
 from ..record import Recorder
-from .base import FeedError, FeedStats, Resync, Venue
+from .base import MALFORMED, FeedError, FeedStats, Resync, Venue
 
 log = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF = Backoff(base=0.5, cap=30.0)
-MALFORMED = (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError,
-             OverflowError)  # an integer too large for the book's 64-bit sequence fields
 
 
 class FeedRunner:
@@ -77,7 +75,7 @@ class FeedRunner:
             helpers = [asyncio.create_task(self._watch_silence(ws))]
             if venue.ping_interval:
                 helpers.append(asyncio.create_task(self._heartbeat(ws)))
-            helpers.append(asyncio.create_task(venue.on_connected(self.send)))
+            helpers.append(asyncio.create_task(self._rebuild(venue.on_connected(self.send))))
             try:
                 await self._read(ws)
             finally:
@@ -124,11 +122,12 @@ class FeedRunner:
             return  # a recording carries the frames (or REST answers) that rebuilt the book
         running = self._resyncing.get(symbol)
         if running is None or running.done():
-            self._resyncing[symbol] = asyncio.create_task(self._resync(symbol))
+            self._resyncing[symbol] = asyncio.create_task(self._rebuild(self.venue.resync(symbol, self.send)))
 
-    async def _resync(self, symbol: str) -> None:
+    async def _rebuild(self, sync: Awaitable[None]) -> None:
+        """Run a book (re)build; if it fails, note why and restart the connection."""
         try:
-            await self.venue.resync(symbol, self.send)
+            await sync
         except (OSError, FeedError, aiohttp.ClientError, asyncio.TimeoutError, ConnectionClosed) as exc:
             self._note_error("resync", exc)
             if self._ws is not None:

@@ -151,6 +151,7 @@ class Venue(ABC):
         self.waiting: dict[str, list[Subscriber]] = {}  # subscribed, snapshot not sent yet
         self.conns: set[Connection] = set()
         self.gaps: set[str] = set()  # symbols whose next diff is dropped
+        self.cut_answers = 0  # REST answers still to cut in half
         self.rng = rng
 
     @staticmethod

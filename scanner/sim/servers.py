@@ -25,7 +25,7 @@ from .protocol import Connection, ExchangeStats, Subscriber, Venue
 log = logging.getLogger(__name__)
 
 VENUES: dict[str, type[Venue]] = {"binance": Binance, "okx": Okx, "bybit": Bybit}
-FAULTS = ("disconnect", "stall", "gap", "malformed", "error_event", "shutdown", "crossed")
+FAULTS = ("disconnect", "stall", "gap", "malformed", "error_event", "shutdown", "crossed", "bad_rest")
 TICK_SECONDS = 0.01  # model step and push cadence; top-of-book frames coalesce per tick
 MAX_STEP_SECONDS = 1.0  # after a long event-loop block the model jumps at most this far
 STALL_SECONDS = 10.0
@@ -173,6 +173,8 @@ class SimulatedExchanges:
                 conn.push(venue.error_event(conn))
         elif fault == "shutdown":
             self._shutdown(venue, conns)
+        elif fault == "bad_rest":
+            venue.cut_answers += 1
         else:
             for name in symbols:
                 self.model.cross(exchange, name, CROSSED_SECONDS if seconds is None else seconds)
@@ -281,6 +283,9 @@ class SimulatedExchanges:
                                                                          "Not Found\n")
         path, _, query = request.path.partition("?")
         status, body = venue.rest(path, dict(parse_qsl(query)))
+        if venue.cut_answers and status == HTTPStatus.OK:  # the bad_rest fault
+            venue.cut_answers -= 1
+            body = body[: len(body) // 2]
         response = conn.respond(status, body.decode())
         del response.headers["Content-Type"]
         response.headers["Content-Type"] = "application/json;charset=UTF-8"
