@@ -55,7 +55,7 @@ def load_books(scanner: Scanner, snapshots: dict[str, list[Snapshot]]) -> None:
         venue.reset_all()
         for snapshot in snapshots[venue.name]:
             if snapshot.rest_path:
-                venue.on_rest(snapshot.rest_path, snapshot.rest_params, snapshot.body)
+                venue.apply_rest(snapshot.rest_path, snapshot.rest_params, snapshot.body)
             else:
                 runner.on_frame(snapshot.body, now)
     scanner.flush()

@@ -83,6 +83,12 @@ class Binance(Venue):
                           received_at):
             self.changed(book)
 
+    def reset_all(self) -> None:
+        """Mark every book as syncing and drop the diffs waiting for a snapshot."""
+        for buffer in self.buffers.values():
+            buffer.clear()
+        super().reset_all()
+
     async def on_connected(self, send: Send) -> None:
         await asyncio.gather(*(self.resync(symbol, send) for symbol in self.books))
 
