@@ -54,7 +54,8 @@ class Scanner:
         self.live = live
         self.scheduler = scheduler or LiveScheduler()
         self.recorder = recorder
-        self.store = BookStore(listings(config, metadata), config.scanner.book_depth)
+        self.store = BookStore(listings(config, metadata), config.scanner.book_depth,
+                               {name: config.staleness_seconds(name) for name in config.exchanges})
         self.costs = CostModel(metadata, config.exchanges)
         self.engine = SpreadEngine(self.store, self.costs, config.scanner,
                                    clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
@@ -72,8 +73,7 @@ class Scanner:
             self.listeners.append(self.metrics.on_event)
         self.paper: PaperTrader | None = None
         if config.paper.enabled:
-            self.paper = PaperTrader(config.paper, self.store, self.costs, metadata, self.scheduler,
-                                     staleness_seconds=config.scanner.staleness_seconds)
+            self.paper = PaperTrader(config.paper, self.store, self.costs, metadata, self.scheduler)
             self.paper.open()
             self.engine.size_limit = self.paper.size_limit
             self.listeners.append(self.paper.on_event)
@@ -94,11 +94,11 @@ class Scanner:
 
     def health(self) -> dict[str, FeedHealth]:
         """Per-exchange health for operational alerts."""
-        now, staleness = self.scheduler.monotonic(), self.config.scanner.staleness_seconds
+        now = self.scheduler.monotonic()
         result = {}
         for exchange, stats in self.stats.items():
             books = [book for (ex, _), book in self.store.books.items() if ex == exchange]
-            stale = sum(not book.is_usable(now, staleness) for book in books)
+            stale = sum(not book.is_usable(now) for book in books)
             result[exchange] = FeedHealth(up=stats.up, stale_books=stale, books=len(books),
                                           resyncs_total=sum(stats.resyncs.values()))
         return result

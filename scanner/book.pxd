@@ -35,6 +35,7 @@ cdef class OrderBook:
     cdef public long long top_version
     cdef public double received_at
     cdef public double exchange_time
+    cdef public double staleness
     cdef public long long updates
 
     cpdef reset(self, object state=*)
@@ -47,4 +48,4 @@ cdef class OrderBook:
     cdef void _touched(self, double received_at, double exchange_time) noexcept
     cpdef object best_bid(self)
     cpdef object best_ask(self)
-    cpdef bint is_usable(self, double now, double staleness) noexcept
+    cpdef bint is_usable(self, double now) noexcept

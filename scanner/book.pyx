@@ -216,9 +216,10 @@ cdef class OrderBook:
     an older patch is never applied over a newer diff.
     """
 
-    def __init__(self, str exchange, str symbol, Py_ssize_t depth=50):
+    def __init__(self, str exchange, str symbol, Py_ssize_t depth=50, double staleness=5.0):
         self.exchange = exchange
         self.symbol = symbol
+        self.staleness = staleness  # seconds without a change after which the book is not used
         self.bids = BookSide(True, depth)
         self.asks = BookSide(False, depth)
         self.state = SYNCING
@@ -300,10 +301,10 @@ cdef class OrderBook:
     cpdef object best_ask(self):
         return self.asks.best()
 
-    cpdef bint is_usable(self, double now, double staleness) noexcept:
-        """Live, two-sided and fresher than ``staleness`` seconds (monotonic clock)."""
+    cpdef bint is_usable(self, double now) noexcept:
+        """Live, two-sided and changed within its ``staleness`` seconds (monotonic clock)."""
         return (self.state is LIVE and self.bids.count > 0 and self.asks.count > 0
-                and now - self.received_at <= staleness)
+                and now - self.received_at <= self.staleness)
 
     def __repr__(self) -> str:
         return (f"OrderBook({self.exchange} {self.symbol} {self.state.name} "

@@ -132,6 +132,11 @@ class Config:
     def enabled_exchanges(self) -> list[str]:
         return [name for name, ex in self.exchanges.items() if ex.enabled]
 
+    def staleness_seconds(self, exchange: str) -> float:
+        """Seconds without a change after which a book of ``exchange`` is not used."""
+        override = self.exchanges[exchange].staleness_seconds
+        return self.scanner.staleness_seconds if override is None else override
+
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -246,6 +251,9 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             close = difflib.get_close_matches(name, SUPPORTED_EXCHANGES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             problems.append(f"unknown exchange 'exchanges.{name}' (supported: {', '.join(SUPPORTED_EXCHANGES)}){hint}")
+        staleness = config.exchanges[name].staleness_seconds
+        if staleness is not None and staleness <= 0:
+            problems.append(f"'exchanges.{name}.staleness_seconds' must be greater than 0")
     if not config.enabled_exchanges():
         problems.append("no exchange is enabled; set enabled = true for at least two exchanges")
     for symbol in config.scanner.symbols:

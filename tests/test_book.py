@@ -39,7 +39,7 @@ def test_crossed_book_is_invalid_until_resynced():
     book = make_book()
     book.apply_diff([["101.5", "1"]], [], 11, 2.0)
     assert book.state is BookState.INVALID
-    assert not book.is_usable(now=2.0, staleness=5.0)
+    assert not book.is_usable(now=2.0)
     book.apply_diff([["101.5", "0"]], [], 12, 2.0)
     assert book.state is BookState.INVALID  # stays invalid: only a fresh snapshot heals it
     book.reset()
@@ -69,8 +69,8 @@ def test_top_patch_removes_better_levels_that_are_gone():
 
 def test_staleness_makes_book_unusable():
     book = make_book()
-    assert book.is_usable(now=5.9, staleness=5.0)
-    assert not book.is_usable(now=6.1, staleness=5.0)
+    assert book.is_usable(now=5.9)
+    assert not book.is_usable(now=6.1)
 
 
 def test_wire_texts_parse_to_the_same_double_as_float():
@@ -102,7 +102,7 @@ def test_a_level_that_is_not_a_price_leaves_the_book_invalid_not_half_live():
     book = make_book()
     with pytest.raises(ValueError):
         book.apply_diff([["99.5", "4"], ["x", "1"]], [], 11, 2.0)
-    assert book.state is BookState.INVALID and not book.is_usable(now=2.0, staleness=5.0)
+    assert book.state is BookState.INVALID and not book.is_usable(now=2.0)
     book = make_book()
     with pytest.raises(ValueError):
         book.patch_top("100.5", "1", "oops", "1", version=12, received_at=2.0)

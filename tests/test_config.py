@@ -76,6 +76,8 @@ def test_missing_values_and_bad_symbols():
     assert any("'alerts.webhooks.j.url' is required" in p for p in found)
     assert problems({"scanner": {"book_depth": 10**18}}) == [
         "arbscan.toml: 'scanner.book_depth' must be at most 1000 levels per side"]
+    assert problems({"exchanges": {"okx": {"staleness_seconds": 0}}}) == [
+        "arbscan.toml: 'exchanges.okx.staleness_seconds' must be greater than 0"]
 
 
 def test_unreadable_files_give_one_line(tmp_path):

@@ -7,7 +7,7 @@ from decimal import Decimal as D
 import pytest
 
 from scanner.book import OrderBook
-from scanner.config import ScannerConfig
+from scanner.config import Config, ScannerConfig
 from scanner.engine.opportunity import EventType, TransferStatus
 from scanner.engine.pricing import price_trade
 from scanner.engine.spread import BookStore, SpreadEngine
@@ -97,8 +97,8 @@ class FakeCosts:
         return self.route
 
 
-def make_engine(route=OPEN_ROUTE, **config):
-    store = BookStore({"a": ["ETH/USDT"], "b": ["ETH/USDT"]}, 50)
+def make_engine(route=OPEN_ROUTE, staleness=None, **config):
+    store = BookStore({"a": ["ETH/USDT"], "b": ["ETH/USDT"]}, 50, staleness or {"a": 5.0, "b": 5.0})
     clock = [100.0]
     engine = SpreadEngine(store, FakeCosts(route=route), ScannerConfig(**config),
                           clock=lambda: clock[0], wall_clock=lambda: 1_700_000_000.0 + clock[0])
@@ -130,7 +130,7 @@ def test_lifecycle_opened_updated_closed_with_peak_and_duration():
 
 
 def test_stale_syncing_and_invalid_books_are_never_used():
-    engine, store, clock = make_engine(staleness_seconds=2.0)
+    engine, store, clock = make_engine(staleness={"a": 2.0, "b": 2.0})
     set_book(store, "a", "1999", "2000")
     set_book(store, "b", "2010", "2011")
     assert engine.evaluate("ETH/USDT")[0].type is EventType.OPENED
@@ -145,6 +145,23 @@ def test_stale_syncing_and_invalid_books_are_never_used():
     assert engine.evaluate("ETH/USDT") == []
 
 
+def test_each_exchange_has_its_own_staleness_limit():
+    config = Config()
+    config.exchanges["binance"].staleness_seconds = 1.0
+    assert config.staleness_seconds("binance") == 1.0 and config.staleness_seconds("okx") == 5.0
+    engine, store, clock = make_engine(staleness={"a": 1.0, "b": 5.0})
+    set_book(store, "a", "1999", "2000")
+    set_book(store, "b", "2010", "2011")
+    clock[0] = 103.0  # a's book is 3 s old: within the default 5 s, beyond a's own 1 s
+    assert engine.evaluate("ETH/USDT") == []
+    set_book(store, "a", "1999", "2000", now=103.0)
+    assert engine.evaluate("ETH/USDT")[0].type is EventType.OPENED  # b is 3 s old: fine for b
+    clock[0] = 106.0
+    set_book(store, "a", "1999", "2000", now=106.0)
+    (closed,) = engine.evaluate("ETH/USDT")  # b is 6 s old
+    assert closed.type is EventType.CLOSED and closed.close_reason == "book unusable"
+
+
 def test_suspect_spread_is_counted_not_opened():
     engine, store, _ = make_engine(max_gross_bps=300.0)
     set_book(store, "a", "1999", "2000")
@@ -152,6 +169,12 @@ def test_suspect_spread_is_counted_not_opened():
     assert engine.evaluate("ETH/USDT") == []
     assert engine.evaluate("ETH/USDT") == []
     assert engine.suspects_total["ETH/USDT", "a", "b"] == 1 and not engine.open
+    # the spread closes, then turns implausible again: a second episode
+    set_book(store, "b", "1999", "2000")
+    assert engine.evaluate("ETH/USDT") == [] and not engine.suspect
+    set_book(store, "b", "2100", "2101")
+    engine.evaluate("ETH/USDT")
+    assert engine.suspects_total["ETH/USDT", "a", "b"] == 2
 
 
 def test_blocked_transfer_is_marked_and_not_counted_as_actionable():

@@ -52,17 +52,16 @@ class Rig:
 
     def __init__(self, path: Path, seed: int = 0, meta: Metadata | None = None, balances=None, **paper):
         self.sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
-        self.store = BookStore({"a": [SYMBOL], "b": [SYMBOL]}, 50)
+        self.store = BookStore({"a": [SYMBOL], "b": [SYMBOL]}, 50, {"a": 60.0, "b": 60.0})
         self.meta = meta or metadata()
         self.costs = CostModel(self.meta, {n: ExchangeConfig(taker_fee_bps=10) for n in ("a", "b")})
         settings = dict(enabled=True, ledger_path=str(path), latency_ms={"a": 100.0, "b": 200.0},
                         latency_jitter_ms=0.0, balances=balances or BALANCES, rebalance_threshold=0.0)
         self.config = PaperConfig(**{**settings, **paper})
-        self.trader = PaperTrader(self.config, self.store, self.costs, self.meta, self.sched, seed=seed,
-                                  staleness_seconds=60.0)
+        self.trader = PaperTrader(self.config, self.store, self.costs, self.meta, self.sched, seed=seed)
         self.trader.open()
         self.engine = SpreadEngine(self.store, self.costs,
-                                   ScannerConfig(symbols=[SYMBOL], staleness_seconds=60.0, notional_cap=1e9),
+                                   ScannerConfig(symbols=[SYMBOL], notional_cap=1e9),
                                    size_limit=self.trader.size_limit, clock=self.sched.monotonic,
                                    wall_clock=self.sched.wall)
 

@@ -17,11 +17,12 @@ cdef class SpreadEngine:
 
     cpdef on_book(self, OrderBook book)
     cpdef update(self, str symbol)
-    @cython.locals(now=double, staleness=double)
+    @cython.locals(now=double)
     cpdef list evaluate(self, str symbol)
     @cython.locals(book=OrderBook, buy_mult=double, sell_mult=double, bid=double, ask=double,
                    top_bid=double, top_ask=double, net_bid=double, net_ask=double)
-    cdef bint _quiet(self, str symbol, double now, double staleness) except -1
+    cdef bint _quiet(self, str symbol, double now) except -1
     @cython.locals(best_ask=double, best_bid=double)
     cdef _evaluate_pair(self, tuple key, OrderBook buy, OrderBook sell, double wall, list events)
+    cdef _clear_suspect(self, tuple key)
     cdef _close(self, tuple key, double wall, str reason, list events)

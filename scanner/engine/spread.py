@@ -46,9 +46,11 @@ class OpenOpportunity:
 class BookStore:
     """All books, by (exchange, symbol) and by symbol."""
 
-    def __init__(self, listings: dict[str, list[str]], depth: int):
-        """``listings``: exchange -> the unified symbols it trades."""
-        self.books = {(ex, sym): OrderBook(ex, sym, depth) for ex, syms in listings.items() for sym in syms}
+    def __init__(self, listings: dict[str, list[str]], depth: int, staleness: dict[str, float]):
+        """``listings``: exchange -> the unified symbols it trades; ``staleness``: exchange ->
+        seconds without a change after which its books are not used."""
+        self.books = {(ex, sym): OrderBook(ex, sym, depth, staleness[ex])
+                      for ex, syms in listings.items() for sym in syms}
         self.by_symbol: dict[str, list[OrderBook]] = {}
         for book in self.books.values():
             self.by_symbol.setdefault(book.symbol, []).append(book)
@@ -103,19 +105,19 @@ class SpreadEngine:
         self.evaluations += 1
         self.last_evaluated_at = now
         events: list[OpportunityEvent] = []
-        staleness = self.config.staleness_seconds
-        if not self._held[symbol] and self._quiet(symbol, now, staleness):
+        if not self._held[symbol] and self._quiet(symbol, now):
             return events
         wall = self.wall_clock()
-        usable = {book.exchange: book.is_usable(now, staleness) for book in self.store.by_symbol[symbol]}
+        usable = {book.exchange: book.is_usable(now) for book in self.store.by_symbol[symbol]}
         for key, buy, sell in self._keys[symbol]:
             if not (usable[buy.exchange] and usable[sell.exchange]):
+                self._clear_suspect(key)  # a wide spread seen again later is a new episode
                 self._close(key, wall, "book unusable", events)
                 continue
             self._evaluate_pair(key, buy, sell, wall, events)
         return events
 
-    def _quiet(self, symbol: str, now: float, staleness: float) -> bool:
+    def _quiet(self, symbol: str, now: float) -> bool:
         """Whether no pair of ``symbol``'s usable books can open or be suspect: the highest bid
         after its taker fee is at most the lowest ask after its fee (so every walk would stop
         at once), and the highest and lowest raw prices are within the plausibility ceiling.
@@ -128,7 +130,7 @@ class SpreadEngine:
         top_bid = net_bid = -_INF
         top_ask = net_ask = _INF
         for book, buy_mult, sell_mult in fees:
-            if book.is_usable(now, staleness):
+            if book.is_usable(now):
                 bid, ask = -book.bids.keys[0], book.asks.keys[0]  # C arrays, best first
                 if bid > top_bid:
                     top_bid = bid
@@ -157,19 +159,17 @@ class SpreadEngine:
     def _evaluate_pair(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float,
                        events: list[OpportunityEvent]) -> None:
         best_ask, best_bid = buy.asks.keys[0], -sell.bids.keys[0]
-        if best_bid <= best_ask:
-            self._close(key, wall, "spread closed", events)
-            return
-        if gross_spread_bps(best_ask, best_bid) > self.config.max_gross_bps:
+        if best_bid > best_ask and gross_spread_bps(best_ask, best_bid) > self.config.max_gross_bps:
             if key not in self.suspect:
                 self.suspect.add(key)
                 self.suspects_total[key] += 1
                 self._held[key[0]] += 1
             self._close(key, wall, "suspect", events)
             return
-        if key in self.suspect:
-            self.suspect.remove(key)
-            self._held[key[0]] -= 1
+        self._clear_suspect(key)
+        if best_bid <= best_ask:
+            self._close(key, wall, "spread closed", events)
+            return
         opportunity = self._price(key, buy, sell, wall)
         if opportunity is None or not self._qualifies(opportunity):
             self._close(key, wall, "below threshold", events)
@@ -208,6 +208,11 @@ class SpreadEngine:
         return (opportunity.net_profit > 0.0
                 and opportunity.net_profit >= self.config.min_net_profit
                 and opportunity.net_profit_bps >= self.config.min_net_bps)
+
+    def _clear_suspect(self, key: PairKey) -> None:
+        if key in self.suspect:
+            self.suspect.remove(key)
+            self._held[key[0]] -= 1
 
     def _close(self, key: PairKey, wall: float, reason: str, events: list[OpportunityEvent]) -> None:
         state = self.open.pop(key, None)

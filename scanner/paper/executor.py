@@ -44,13 +44,12 @@ class PaperTrader:
     """Trades opportunity events on paper; see the module docstring."""
 
     def __init__(self, config: PaperConfig, store: BookStore, costs: CostModel, metadata: Metadata,
-                 scheduler: Scheduler, seed: int = 0, staleness_seconds: float = 5.0):
+                 scheduler: Scheduler, seed: int = 0):
         self.config = config
         self.store = store
         self.costs = costs
         self.metadata = metadata
         self.scheduler = scheduler
-        self.staleness = staleness_seconds
         self.rng = random.Random(seed)
         self.liquidity = Liquidity()
         self.ledger: Ledger
@@ -179,7 +178,7 @@ class PaperTrader:
         self._release(order)
         book = self.store.books.get((order.exchange, order.symbol))
         fill, reason = Fill(ZERO, ZERO, ()), "book unusable"
-        if book is not None and book.is_usable(self.scheduler.monotonic(), self.staleness):
+        if book is not None and book.is_usable(self.scheduler.monotonic()):
             side, used = self.liquidity.used(book, order.is_buy)
             if order.is_buy:  # a limit buy spends at most its reservation; a market buy what is free
                 budget = None if order.limit is not None else max(ZERO, floor_to(
@@ -247,7 +246,7 @@ class PaperTrader:
         best = []
         for exchange in (trade.buy_exchange, trade.sell_exchange):
             book = self.store.books.get((exchange, trade.symbol))
-            if book is None or not book.is_usable(self.scheduler.monotonic(), self.staleness):
+            if book is None or not book.is_usable(self.scheduler.monotonic()):
                 continue
             if self._available((exchange, base if selling else quote)) > 0:
                 best.append((-book.best_bid() if selling else book.best_ask(), exchange))
@@ -349,7 +348,7 @@ class PaperTrader:
         now = self.scheduler.monotonic()
         marks = []
         for symbol, books in self.store.by_symbol.items():
-            mids = [(book.best_bid() + book.best_ask()) / 2.0 for book in books if book.is_usable(now, self.staleness)]
+            mids = [(book.best_bid() + book.best_ask()) / 2.0 for book in books if book.is_usable(now)]
             if mids:
                 base, quote = symbol.split("/")
                 marks.append((base, quote, dec(sum(mids) / len(mids))))

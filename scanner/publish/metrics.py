@@ -134,14 +134,13 @@ class ScannerCollector:
 
     def _book_families(self) -> list[Family]:
         now = self.clock()
-        staleness = self.engine.config.staleness_seconds
         bid = Family("arbscan_best_bid_price", "gauge", "Best bid of a live book, in quote units.")
         ask = Family("arbscan_best_ask_price", "gauge", "Best ask of a live book, in quote units.")
         age = Family("arbscan_book_age_seconds", "gauge", "Seconds since the book last changed.")
         usable = Family("arbscan_book_usable", "gauge", "Whether the book is live, two-sided and fresh enough for the engine.")
         for key, book in self.engine.store.books.items():
             labels = self.book_labels(key)
-            live = book.is_usable(now, staleness)
+            live = book.is_usable(now)
             usable.add(labels, 1.0 if live else 0.0)
             if book.received_at:
                 age.add(labels, now - book.received_at)
@@ -152,7 +151,6 @@ class ScannerCollector:
 
     def _pair_families(self) -> list[Family]:
         engine, now = self.engine, self.clock()
-        staleness = engine.config.staleness_seconds
         spread = Family("arbscan_net_spread_bps", "gauge", "Top-of-book spread after taker fees on both legs, in bps of the buy price.")
         opened = Family("arbscan_opportunities", "counter", "Opportunities opened (not blocked).")
         suspects = Family("arbscan_suspect_spreads", "counter", "Spreads above the plausibility ceiling, reported as suspect.")
@@ -164,7 +162,7 @@ class ScannerCollector:
                 labels = self.pair_labels(key)
                 opened.add(labels, engine.opened_total[key])
                 suspects.add(labels, engine.suspects_total[key])
-                if buy.is_usable(now, staleness) and sell.is_usable(now, staleness):
+                if buy.is_usable(now) and sell.is_usable(now):
                     spread.add(labels, net_spread_bps(
                         buy.asks.best(), sell.bids.best(),
                         engine.costs.taker_fee(buy.exchange, symbol), engine.costs.taker_fee(sell.exchange, symbol)))

@@ -15,7 +15,6 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], now: float | None 
     """The view as text (pure, for tests and for non-TTY output)."""
     now = time.monotonic() if now is None else now
     wall = time.time()
-    staleness = engine.config.staleness_seconds
     lines = ["arbscan - open opportunities (net after taker fees and transfer cost)", ""]
     header = f"{'symbol':<11}{'buy':<9}{'sell':<9}{'size':>11}{'buy vwap':>13}{'sell vwap':>13}" \
              f"{'gross':>9}{'fees':>9}{'transfer':>10}{'net':>9}{'bps':>7}{'age s':>7}  network"
@@ -32,7 +31,7 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], now: float | None 
     lines += ["", f"{'exchange':<10}{'up':<5}{'frames':>10}{'reconnects':>12}{'resyncs':>9}{'live books':>12}"]
     for exchange, stats in feeds.items():
         books = [b for (ex, _), b in engine.store.books.items() if ex == exchange]
-        live = sum(b.is_usable(now, staleness) for b in books)
+        live = sum(b.is_usable(now) for b in books)
         lines.append(f"{exchange:<10}{'yes' if stats.up else 'NO':<5}{stats.messages:>10}{stats.reconnects:>12}"
                      f"{sum(stats.resyncs.values()):>9}{f'{live}/{len(books)}':>12}")
     return "\n".join(lines) + "\n"
