@@ -122,7 +122,7 @@ def test_market_buy_stays_within_its_budget():
     assert fill.qty == D("1.25") and fill.quote == D("150")
 
 
-def test_own_fills_do_not_consume_a_level_twice_until_the_exchange_changes_it(rig):
+def test_own_fills_stay_taken_from_a_level_until_the_exchange_removes_it(rig):
     book = rig.store.books["a", SYMBOL]
     liquidity = Liquidity()
     side, used = liquidity.used(book, True)
@@ -132,9 +132,36 @@ def test_own_fills_do_not_consume_a_level_twice_until_the_exchange_changes_it(ri
     book.apply_diff([], [["60010", "2"]], 2, T0)  # another level changed: 60000 is still taken
     side, used = liquidity.used(book, True)
     assert take(side.levels(), D("1"), 60000.0, True, used).qty == 0
-    book.apply_diff([], [["60000", "0.9"]], 3, T0)  # the exchange republished 60000: its size is the truth
+    book.apply_diff([], [["60000", "0.9"]], 3, T0)  # 0.1 cancelled: what we took is still gone
     side, used = liquidity.used(book, True)
-    assert take(side.levels(), D("1"), 60000.0, True, used).qty == D("0.9")
+    assert take(side.levels(), D("1"), 60000.0, True, used).qty == 0
+    book.apply_diff([], [["60000", "1.5"]], 4, T0)  # 0.6 added behind us: only that is there
+    side, used = liquidity.used(book, True)
+    assert take(side.levels(), D("1"), 60000.0, True, used).qty == D("0.5")
+    book.apply_diff([], [["60000", "0"]], 5, T0)  # the level is gone ...
+    liquidity.used(book, True)
+    book.apply_diff([], [["60000", "0.8"]], 6, T0)  # ... and back: new liquidity
+    side, used = liquidity.used(book, True)
+    assert take(side.levels(), D("1"), 60000.0, True, used).qty == D("0.8")
+
+
+
+def test_an_asset_is_valued_only_at_prices_in_the_reporting_currency(tmp_path):
+    sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
+    symbols = ["BTC/USDT", "ETH/USDT", "BTC/USDC"]  # BTC/USDC is written last
+    store = BookStore({"a": symbols, "b": symbols}, 50, {"a": 60.0, "b": 60.0})
+    for (_, symbol), book in store.books.items():
+        mid = 60000 if symbol.startswith("BTC") else 3000
+        book.load_snapshot([[str(mid - 10), "1"]], [[str(mid + 10), "1"]], 1, 1, T0)
+    meta = metadata()
+    costs = CostModel(meta, {n: ExchangeConfig(taker_fee_bps=10) for n in ("a", "b")})
+    config = PaperConfig(enabled=True, ledger_path=str(tmp_path / "l.sqlite"), rebalance_threshold=0.0,
+                         balances={"a": {"USDT": 60000.0}, "b": {"BTC": 1.0}})
+    trader = PaperTrader(config, store, costs, meta, sched)
+    trader.open()
+    assert trader.currency == "USDT" and trader.pnl() == 0
+    trader.ledger.balances["b", "BTC"] = D("0.5")  # half the BTC gone: PnL sees it at the USDT mid
+    assert trader.pnl() == D(-30000)
 
 
 # --- trades ----------------------------------------------------------------------------------------

@@ -344,13 +344,16 @@ class PaperTrader:
     # --- valuation and metrics -------------------------------------------------------------------
 
     def _marks_now(self) -> list[tuple[str, str, Decimal]]:
-        """Update the marks from the usable books: (base, quote, mean mid) per symbol that has one."""
+        """Update the marks from the usable books: (base, currency, mean mid) per symbol quoted
+        in the reporting currency (BTC/USDC does not price BTC in a USDT ledger)."""
         now = self.scheduler.monotonic()
         marks = []
         for symbol, books in self.store.by_symbol.items():
+            base, quote = symbol.split("/")
+            if quote != self.currency:
+                continue
             mids = [(book.best_bid() + book.best_ask()) / 2.0 for book in books if book.is_usable(now)]
             if mids:
-                base, quote = symbol.split("/")
                 marks.append((base, quote, dec(sum(mids) / len(mids))))
                 self.marks[base] = (quote, marks[-1][2])
         return marks

@@ -48,23 +48,21 @@ class Fill:
         return self.quote / self.qty if self.qty else None
 
 
-Used = dict[float, tuple[float, Decimal]]  # price -> (level size when taken, size this trader took)
+Used = dict[float, Decimal]  # price -> size this trader took there
 
 
 def take(levels: Iterable[tuple[float, float]], qty: Decimal, limit: float | None, is_buy: bool,
          used: Used, budget: Decimal | None = None) -> Fill:
     """Take up to ``qty`` from best-first ``levels``, no worse than ``limit`` (None: market).
 
-    A level's size is reduced by what this trader already took there while it is unchanged
-    (``used``, updated in place). ``budget`` caps the quote spent by a buy (before fees).
+    A level's size is reduced by what this trader already took there (``used``, updated in
+    place). ``budget`` caps the quote spent by a buy (before fees).
     """
     left, quote, touched = qty, ZERO, []
     for price, size in levels:
         if left <= 0 or (limit is not None and (price > limit if is_buy else price < limit)):
             break
-        seen, taken = used.get(price, (size, ZERO))
-        if seen != size:  # the exchange changed the level since this trader took from it
-            taken = ZERO
+        taken = used.get(price, ZERO)
         room = dec(size) - taken
         if room <= 0:
             continue
@@ -77,25 +75,27 @@ def take(levels: Iterable[tuple[float, float]], qty: Decimal, limit: float | Non
         left -= step
         quote += step * p
         touched.append((p, step))
-        used[price] = (size, taken + step)
+        used[price] = taken + step
     return Fill(qty - left, amount(quote), tuple(touched))
 
 
 class Liquidity:
     """What this trader took from each book side, per price level.
 
-    The books are the exchange's, so a paper fill cannot remove size from them. Instead a level
-    keeps its taken size for as long as the exchange shows it unchanged; once the exchange
-    changes that level (its size differs), the exchange's figure is the truth again.
+    The books are the exchange's, so a paper fill cannot remove size from them. A real order
+    would have taken the front of the level's queue, and every later change the exchange
+    publishes (orders added, cancelled or filled) applies to what was left: so the taken size
+    stays subtracted from the level for as long as the level exists. Once the exchange removes
+    the level, a level at that price later is new liquidity.
     """
 
     def __init__(self) -> None:
         self._sides: dict[BookSide, Used] = {}
 
     def used(self, book: OrderBook, is_buy: bool) -> tuple[BookSide, Used]:
-        """The side a buy (asks) or sell (bids) walks, with the sizes taken at unchanged levels."""
+        """The side a buy (asks) or sell (bids) walks, with the sizes taken at its levels."""
         side = book.asks if is_buy else book.bids
         used = self._sides.setdefault(side, {})
-        for price in [p for p, (seen, _) in used.items() if side.size_at(p) != seen]:
-            del used[price]  # changed or gone: forget (keeps the map as small as the book)
+        for price in [p for p in used if not side.size_at(p)]:
+            del used[price]  # the level is gone (keeps the map as small as the book)
         return side, used
