@@ -24,14 +24,16 @@ from scanner.engine.opportunity import (  # noqa: E402
 
 def make_event(type_: EventType = EventType.OPENED, *, id: str = "opp-1", symbol: str = "BTC/USDT",
                buy: str = "binance", sell: str = "okx", net: float = 12.5, size: float = 0.25,
-               at: float = 1_700_000_000.0, first_seen: float | None = None) -> OpportunityEvent:
+               at: float = 1_700_000_000.0, first_seen: float | None = None,
+               blocked: bool = False) -> OpportunityEvent:
     """An event whose costs add up: gross - fees - transfer == ``net``."""
     buy_price = 43_000.0
     buy_fee, sell_fee, transfer = 10.75, 10.77, 1.5
     gross = net + buy_fee + sell_fee + transfer
     sell_price = buy_price + gross / size
     costs = Costs(gross=gross, buy_fee=buy_fee, sell_fee=sell_fee, transfer_fee=transfer,
-                  transfer_network="BTC", transfer_status=TransferStatus.OPEN, buy_fee_rate=0.001,
+                  transfer_network="BTC",
+                  transfer_status=TransferStatus.BLOCKED if blocked else TransferStatus.OPEN, buy_fee_rate=0.001,
                   sell_fee_rate=0.001, transfer_fee_base=0.00003)
     opp = Opportunity(symbol=symbol, buy_exchange=buy, sell_exchange=sell, buy_price=buy_price,
                       sell_price=sell_price, buy_limit=buy_price, sell_limit=sell_price, size=size,

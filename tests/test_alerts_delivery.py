@@ -78,7 +78,7 @@ async def test_every_format_is_delivered(tmp_path, sink):
     alerter = make_alerter(tmp_path, hooks, env={"DISCORD": sink.url("/discord")})
     await alerter.start()
     alerter.publish(make_event(id="opp-7"))
-    alerter.publish(make_event(EventType.UPDATED, id="opp-7"))  # ignored
+    alerter.publish(make_event(EventType.UPDATED, id="opp-7"))  # its open was sent already
     alerter.publish(make_event(EventType.CLOSED, id="opp-7.closed"))
     await sink.wait_until(lambda: len(sink.delivered()) == 8, timeout=5)
     await alerter.stop()
@@ -201,6 +201,20 @@ async def test_cooldown_and_rate_limit_are_counted(tmp_path, sink):
     text = metric_text(alerter)
     for reason, n in [("cooldown", 1), ("filter", 1), ("rate_limited", 1)]:
         assert sample(text, f'arbscan_alert_suppressed_total{{reason="{reason}",target="desk"}}') == n
+
+
+async def test_an_opportunity_that_grows_past_min_net_profit_is_delivered_as_its_open(tmp_path, sink):
+    alerter = make_alerter(tmp_path, {"desk": json_hook(sink, min_net_profit=10)})
+    await alerter.start()
+    alerter.publish(make_event(id="g", net=4.0))
+    alerter.publish(make_event(EventType.UPDATED, id="g", net=15.0))
+    alerter.publish(make_event(EventType.UPDATED, id="g", net=20.0))
+    alerter.publish(make_event(EventType.CLOSED, id="g.closed"))
+    await sink.wait_until(lambda: len(sink.delivered()) == 2, timeout=5)
+    await alerter.stop()
+    assert [(r.webhook_id, r.json()["type"], round(r.json()["net_profit"], 6)) for r in sink.delivered()] == [
+        ("g", "opportunity.opened", 15.0), ("g.closed", "opportunity.closed", 12.5)]
+    assert sample(metric_text(alerter), 'arbscan_alert_suppressed_total{reason="filter",target="desk"}') == 1
 
 
 async def test_operational_alerts_from_the_health_callback(tmp_path, sink):

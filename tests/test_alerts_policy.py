@@ -87,6 +87,27 @@ def test_filters():
     assert only_opens.admit(closed(1), T0 + 1) == "filter"
 
 
+def updated(n: int = 0, **kw):
+    return make_event(EventType.UPDATED, id=f"opp-{n}", **kw)
+
+
+def test_an_opportunity_that_grows_past_the_threshold_is_sent_once_then_its_close():
+    p = policy(min_net_profit=10, cooldown_seconds=0)
+    assert p.admit(opened(1, net=4), T0) == "filter"
+    assert p.admit(updated(1, net=8), T0 + 1) == "filter"
+    assert p.admit(updated(1, net=12), T0 + 2) is None  # sent now, as the open
+    assert p.admit(updated(1, net=30), T0 + 3) == "sent"  # never twice
+    assert p.admit(closed(1), T0 + 4) is None
+
+
+def test_blocked_opportunities_are_not_sent_until_a_network_opens():
+    p = policy(cooldown_seconds=0)
+    assert p.admit(opened(1, blocked=True), T0) == "blocked"
+    assert p.admit(closed(1), T0 + 1) == "blocked"
+    assert p.admit(opened(2, blocked=True), T0 + 2) == "blocked"
+    assert p.admit(updated(2), T0 + 3) is None
+
+
 def test_close_without_a_seen_open_is_not_sent():
     assert policy().admit(closed(1), T0) == "filter"
 

@@ -8,6 +8,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Iterable
 
 import aiohttp
@@ -90,19 +91,23 @@ class Alerter:
         self._closed = True
 
     def publish(self, event: OpportunityEvent) -> None:
-        """Queue an opened or closed event for every target whose policy admits it (updates are ignored)."""
-        if event.type is EventType.UPDATED or self.outbox is None:
+        """Queue an event for every target whose policy admits it; an admitted update goes out
+        as the lifecycle's ``opportunity.opened`` (same id), and only its refusals go uncounted."""
+        if self.outbox is None:
             return
         if self._closed:
             raise RuntimeError("alerter is stopped")
         now = self.clock()
+        update = event.type is EventType.UPDATED
         targets = []
         for name, policy in self.policies.items():
             reason = policy.admit(event, now)
             if reason is None:
                 targets.append(name)
-            else:
+            elif not update:
                 self.stats[name].suppressed[reason] += 1
+        if targets and update:
+            event = replace(event, type=EventType.OPENED)
         if targets:
             self._enqueue(event.id, event.type.value, orjson.dumps(opportunity_payload(event)), targets, now)
 

@@ -9,7 +9,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from ..config import ALERT_EVENT_TYPES
 
 OUTCOMES = ("delivered", "failed", "dead")
-SUPPRESSION_REASONS = ("cooldown", "filter", "rate_limited")
+SUPPRESSION_REASONS = ("blocked", "cooldown", "filter", "rate_limited")
 
 
 def _zeros(keys: Iterable[str]) -> dict[str, int]:

@@ -68,15 +68,21 @@ class TargetPolicy:
         return self.hook.cooldown_seconds * min(2 ** level, MAX_BACKOFF_FACTOR)
 
     def admit(self, event: OpportunityEvent, now: float) -> str | None:
-        """Verdict for an opened or closed event: ``None`` to send, else cooldown|filter|rate_limited."""
+        """Verdict for an event: ``None`` to send, else why not (blocked|filter|cooldown|
+        rate_limited|sent). An update is sent, as the lifecycle's open, when the open was not:
+        an opportunity that opens below a threshold and grows past it is alerted then."""
         state = self.pairs.setdefault(event.opportunity.key, PairState())
         if event.type is EventType.CLOSED:
             return self._admit_close(event, state, now)
+        if event.type is EventType.UPDATED and state.open_verdict is None:
+            return "sent"
         verdict = self._admit_open(event, state, now)
         state.open_verdict = verdict
         return verdict
 
     def _admit_open(self, event: OpportunityEvent, state: PairState, now: float) -> str | None:
+        if event.opportunity.blocked:
+            return "blocked"  # no network to rebalance: its net leaves out the transfer
         if not self._passes_filters(event):
             return "filter"
         window = self.cooldown(state.level)
@@ -106,7 +112,7 @@ class TargetPolicy:
     def _passes_filters(self, event: OpportunityEvent) -> bool:
         opp = event.opportunity
         hook = self.hook
-        return (event.type.value in hook.events
+        return (EventType.OPENED.value in hook.events
                 and opp.net_profit >= hook.min_net_profit
                 and opp.net_profit_bps >= hook.min_net_bps
                 and (not hook.symbols or opp.symbol in hook.symbols)
