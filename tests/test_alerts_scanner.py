@@ -2,17 +2,10 @@
 scanner is killed with SIGKILL while events are queued, restarted, and nothing is missing."""
 from __future__ import annotations
 
-import asyncio
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
-import aiohttp
-
+from tests.demo_process import kill_9_once, start_demo
 from tests.test_integration import free_port
 from tests.webhook_sink import Reply, WebhookSink
 
@@ -37,25 +30,6 @@ cooldown_seconds = 0
 """)
 
 
-def start_demo(config: Path) -> subprocess.Popen:
-    env = {**os.environ, "ARBSCAN_TEST_SINK_SECRET": SECRET}
-    return subprocess.Popen([sys.executable, "-m", "scanner", "-q", "demo", "--config", str(config), "--no-view"],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-async def queued(port: int) -> float:
-    try:
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
-                text = await response.text()
-    except aiohttp.ClientError:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith('arbscan_alert_outbox_depth{target="sink"}'):
-            return float(line.rsplit(" ", 1)[1])
-    return 0.0
-
-
 async def test_kill_9_with_queued_events_then_restart_delivers_every_event(tmp_path):
     sink = WebhookSink(secret=SECRET)
     sink.default = Reply(503)  # the receiver is down
@@ -64,23 +38,16 @@ async def test_kill_9_with_queued_events_then_restart_delivers_every_event(tmp_p
     outbox = tmp_path / "outbox.sqlite"
     config = tmp_path / "arbscan.toml"
     write_config(config, sink, port, outbox)
-    first = start_demo(config)
-    try:
-        deadline = time.monotonic() + 40
-        while await queued(port) < 3:
-            assert first.poll() is None, first.stderr.read().decode()
-            assert time.monotonic() < deadline, "no events queued"
-            await asyncio.sleep(0.2)
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait()
+    env = {"ARBSCAN_TEST_SINK_SECRET": SECRET}
+    await kill_9_once(start_demo(config, env=env), port, 'arbscan_alert_outbox_depth{target="sink"}',
+                      at_least=3, timeout=40)
     db = sqlite3.connect(outbox)
     pending = {row[0] for row in db.execute("SELECT event_id FROM outbox WHERE target = 'sink'")}
     db.close()
     assert len(pending) >= 3
     assert not sink.delivered_ids() & pending
     sink.default = Reply(200)  # the receiver is back
-    second = start_demo(config)
+    second = start_demo(config, env=env)
     try:
         await sink.wait_until(lambda: pending <= sink.delivered_ids() or second.poll() is not None, timeout=30)
         assert second.poll() is None, second.stderr.read().decode()
