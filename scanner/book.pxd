@@ -18,6 +18,7 @@ cdef class BookSide:
     cpdef apply_behind(self, levels, double best)
     cpdef set_best(self, double price, double size)
     cpdef list top(self, Py_ssize_t n)
+    cdef void _trim(self) noexcept
     cdef Py_ssize_t _find(self, double key) noexcept
     cdef int _update(self, double key, double size) except -1
     cdef int _insert(self, Py_ssize_t at, double key, double size) except -1

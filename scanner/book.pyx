@@ -109,8 +109,7 @@ cdef class BookSide:
         cdef double sign = -1.0 if self.is_bid else 1.0
         for level in levels:
             self._update(sign * parse_number(level[0]), parse_number(level[1]))
-        if self.count > self.depth:
-            self.count = self.depth
+        self._trim()
 
     cpdef apply_behind(self, levels, double best):
         """Apply only levels strictly worse than ``best`` (the rest is known to be older)."""
@@ -120,25 +119,19 @@ cdef class BookSide:
             key = sign * parse_number(level[0])
             if key > best_key:
                 self._update(key, parse_number(level[1]))
-        if self.count > self.depth:
-            self.count = self.depth
+        self._trim()
 
     cpdef set_best(self, double price, double size):
         """Make ``price`` the best level with ``size`` (positive): drop every better level."""
         cdef double key = -price if self.is_bid else price
-        cdef Py_ssize_t better
-        if self.count and self.keys[0] == key:
-            self.sizes[0] = size
-            return
-        better = self._find(key)
+        cdef Py_ssize_t better = self._find(key)
         if better:
             self._remove(0, better)
         if self.count and self.keys[0] == key:
             self.sizes[0] = size
         else:
             self._insert(0, key, size)
-            if self.count > self.depth:
-                self.count = self.depth
+            self._trim()
 
     cpdef list top(self, Py_ssize_t n):
         """The best ``n`` levels as (price, size) pairs."""
@@ -152,6 +145,11 @@ cdef class BookSide:
         while i < self.count:
             yield sign * self.keys[i], self.sizes[i]
             i += 1
+
+    cdef inline void _trim(self) noexcept:
+        """Keep the best ``depth`` levels."""
+        if self.count > self.depth:
+            self.count = self.depth
 
     cdef Py_ssize_t _find(self, double key) noexcept:
         """Index of the first level whose key is not below ``key``."""

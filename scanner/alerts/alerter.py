@@ -106,10 +106,11 @@ class Alerter:
                 targets.append(name)
             elif not update:
                 self.stats[name].suppressed[reason] += 1
-        if targets and update:
+        if not targets:
+            return
+        if update:
             event = replace(event, type=EventType.OPENED)
-        if targets:
-            self._enqueue(event.id, event.type.value, orjson.dumps(opportunity_payload(event)), targets, now)
+        self._enqueue(event.id, event.type.value, orjson.dumps(opportunity_payload(event)), targets, now)
 
     def metric_families(self) -> Iterable[Metric]:
         """Alerting metrics, built from in-memory counters (safe to call from the scrape thread)."""

@@ -11,7 +11,6 @@ cdef class SpreadEngine:
     cdef public long long evaluations
     cdef public double last_evaluated_at
     cdef public dict pairs
-    cdef dict _keys
     cdef dict _held
     cdef dict _fees
 

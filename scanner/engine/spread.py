@@ -82,10 +82,9 @@ class SpreadEngine:
         self.suspects_total: Counter[PairKey] = Counter()
         self.evaluations = 0
         self.last_evaluated_at = 0.0  # monotonic
-        self.pairs = {sym: list(itertools.permutations(books, 2))
+        self.pairs = {sym: [((sym, buy.exchange, sell.exchange), buy, sell)  # (key, buy, sell)
+                            for buy, sell in itertools.permutations(books, 2)]
                       for sym, books in store.by_symbol.items()}
-        self._keys = {sym: [((sym, buy.exchange, sell.exchange), buy, sell) for buy, sell in pairs]
-                      for sym, pairs in self.pairs.items()}
         self._held = dict.fromkeys(store.by_symbol, 0)  # symbol -> its pairs open or suspect
         self._fees: dict[str, list[tuple[OrderBook, float, float]]] = {}  # (book, 1+fee, 1-fee)
 
@@ -109,7 +108,7 @@ class SpreadEngine:
             return events
         wall = self.wall_clock()
         usable = {book.exchange: book.is_usable(now) for book in self.store.by_symbol[symbol]}
-        for key, buy, sell in self._keys[symbol]:
+        for key, buy, sell in self.pairs[symbol]:
             if not (usable[buy.exchange] and usable[sell.exchange]):
                 self._clear_suspect(key)  # a wide spread seen again later is a new episode
                 self._close(key, wall, "book unusable", events)

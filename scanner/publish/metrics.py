@@ -23,7 +23,6 @@ from prometheus_client.utils import floatToGoString
 from .. import __version__
 from ..engine.opportunity import EventType, OpportunityEvent, TransferStatus
 from ..engine.pricing import net_spread_bps
-from ..book import OrderBook
 from ..engine.spread import SpreadEngine
 from ..feeds.base import FeedStats
 
@@ -100,7 +99,6 @@ class ScannerCollector:
         self.reason_labels = LabelSets("exchange", "reason")
         self.kind_labels = LabelSets("exchange", "kind")
         self.cost_labels = LabelSets(*PAIR, "component")
-        self._pair_keys: dict[tuple[OrderBook, OrderBook], tuple[str, str, str]] = {}
 
     def families(self) -> list[Family]:
         """Every scanner family, read from the live state in one pass (call on the loop)."""
@@ -155,10 +153,7 @@ class ScannerCollector:
         opened = Family("arbscan_opportunities", "counter", "Opportunities opened (not blocked).")
         suspects = Family("arbscan_suspect_spreads", "counter", "Spreads above the plausibility ceiling, reported as suspect.")
         for symbol, pairs in engine.pairs.items():
-            for pair in pairs:
-                buy, sell = pair
-                key = self._pair_keys.get(pair) or self._pair_keys.setdefault(
-                    pair, (symbol, buy.exchange, sell.exchange))
+            for key, buy, sell in pairs:
                 labels = self.pair_labels(key)
                 opened.add(labels, engine.opened_total[key])
                 suspects.add(labels, engine.suspects_total[key])
