@@ -12,12 +12,13 @@ import ccxt
 import ccxt.async_support as ccxt_async
 import pytest
 
+from samples import DATA
 from scanner.metadata import (
     ExchangeMetadata, MarketInfo, Metadata, MetadataError, NetworkInfo, Status, TransferRoute, describe,
     load_metadata, refresh,
 )
 
-STATIC = Path(__file__).resolve().parents[2] / "shared" / "reference" / "ccxt-static"
+STATIC = DATA / "ccxt-static"
 SNAPSHOT_DIR = Path(__file__).resolve().parents[1] / "scanner" / "data"
 O, C, U = Status.OPEN, Status.CLOSED, Status.UNKNOWN
 SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "ADA/USDT", "LTC/USDT", "LINK/USDT",

@@ -1,5 +1,5 @@
 """The Binance adapter and the book on a real recorded session (frames and REST snapshots as
-Binance sent them in 2021, from the shared reference folder): the diffs join the snapshots by
+Binance sent them in 2021, copied into tests/data): the diffs join the snapshots by
 U/u without a gap, the book never crosses, and whenever the diff stream reaches the update id
 of a bookTicker, the book's best bid and ask and their sizes are exactly the ticker's."""
 from __future__ import annotations
@@ -9,12 +9,12 @@ import urllib.parse
 import orjson
 import pytest
 
-from samples import REFERENCE
+from samples import DATA
 from scanner.book import BookState, OrderBook
 from scanner.feeds.base import Resync
 from scanner.feeds.binance import Binance
 
-RECORDED = REFERENCE / "recorded" / "v2_text"
+RECORDED = DATA / "recorded" / "v2_text"
 SYMBOLS = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}
 
 
@@ -37,7 +37,6 @@ def _lines(name: str) -> list[str]:
     return [line for line in (RECORDED / name).read_text().split("\n") if line]
 
 
-@pytest.mark.skipif(not RECORDED.exists(), reason="shared reference recordings not present")
 def test_real_binance_session_syncs_and_agrees_with_the_book_ticker():
     full, full_books = venue()  # the live path: depth diffs and book tickers
     diffs, diff_books = venue()  # depth diffs only, to compare with the tickers
