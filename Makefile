@@ -2,7 +2,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 # the compiled hot path: .pyx, .pxd and the .py each .pxd gives C types to (see setup.py)
-HOT := $(wildcard scanner/*.pyx scanner/*/*.pyx) $(foreach pxd,$(wildcard scanner/*.pxd scanner/*/*.pxd),$(pxd) $(wildcard $(pxd:.pxd=.py)))
+HOT := $(wildcard scanner/*.pyx scanner/*/*.pyx) $(foreach pxd,$(wildcard scanner/*.pxd scanner/*/*.pxd scanner/*/*/*.pxd),$(pxd) $(wildcard $(pxd:.pxd=.py)))
 
 .PHONY: demo test bench clean
 

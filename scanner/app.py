@@ -14,7 +14,8 @@ from .config import Config
 from .engine.costs import CostModel
 from .engine.opportunity import OpportunityEvent
 from .engine.spread import BookStore, SpreadEngine
-from .feeds import VENUES, FeedStats
+from .exchanges import EXCHANGES
+from .feeds import FeedStats
 from .feeds.runner import FeedRunner
 from .metadata import Metadata
 from .paper import PaperTrader
@@ -87,7 +88,7 @@ class Scanner:
 
     def _runner(self, exchange: str) -> FeedRunner:
         settings = self.config.exchanges[exchange]
-        venue = VENUES[exchange](self.store.for_exchange(exchange), self.book_listener(),
+        venue = EXCHANGES[exchange].feed(self.store.for_exchange(exchange), self.book_listener(),
                                  ws_url=settings.ws_url, rest_url=settings.rest_url)
         return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds,
                           recorder=self.recorder, replaying=not self.live)

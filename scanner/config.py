@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from .book import MAX_DEPTH
+from .exchanges import NAMES
 
-SUPPORTED_EXCHANGES = ("binance", "okx", "bybit")
+SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
 DEFAULT_SYMBOLS = (
     "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT",
     "ADA/USDT", "LTC/USDT", "LINK/USDT", "AVAX/USDT", "DOT/USDT",

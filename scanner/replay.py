@@ -10,7 +10,7 @@ from .app import Scanner
 from .clock import VirtualScheduler
 from .config import Config
 from .engine.opportunity import EventType, OpportunityEvent
-from .feeds import FeedError
+from .feeds.base import FeedError
 from .metadata import Metadata
 from .record import read_recording
 

@@ -6,9 +6,9 @@ import pytest
 
 from scanner.book import BookState, OrderBook
 from scanner.feeds import FeedError, FeedStats, Resync
-from scanner.feeds.binance import Binance
-from scanner.feeds.bybit import Bybit
-from scanner.feeds.okx import Okx
+from scanner.exchanges.binance.feed import Binance
+from scanner.exchanges.bybit.feed import Bybit
+from scanner.exchanges.okx.feed import Okx
 from scanner.feeds.runner import FeedRunner
 from tests.samples import sample
 

@@ -9,17 +9,19 @@ from pathlib import Path
 import pytest
 
 import scanner
+from scanner.exchanges import NAMES
 
 PACKAGE = Path(scanner.__file__).parent
 HOT = sorted(PACKAGE.rglob("*.pxd"))
 
 
 def test_the_hot_path_has_compiled_modules():
-    names = {pxd.stem for pxd in HOT}
-    assert {"book", "binance", "okx", "bybit", "base", "runner", "spread"} <= names
+    names = {".".join(pxd.relative_to(PACKAGE).with_suffix("").parts) for pxd in HOT}
+    feeds = {f"exchanges.{name}.feed" for name in NAMES}
+    assert {"book", "feeds.base", "feeds.runner", "engine.spread", *feeds} <= names
 
 
-@pytest.mark.parametrize("pxd", HOT, ids=lambda path: path.stem)
+@pytest.mark.parametrize("pxd", HOT, ids=lambda path: path.relative_to(PACKAGE).with_suffix("").as_posix())
 def test_module_is_a_current_c_extension(pxd: Path):
     name = ".".join(pxd.relative_to(PACKAGE.parent).with_suffix("").parts)
     module = importlib.import_module(name)

@@ -13,7 +13,8 @@ import pytest
 from scanner.bench.frames import build
 from scanner.bench.rig import load_books, offline_scanner
 from scanner.book import BookState, OrderBook
-from scanner.feeds import VENUES, FeedError
+from scanner.exchanges import NAMES
+from scanner.feeds import FeedError
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 FRAMES = 60
@@ -52,7 +53,7 @@ def assert_sound(book: OrderBook) -> None:
     assert not bids or not asks or bid_prices[0] < ask_prices[0]
 
 
-@pytest.mark.parametrize("exchange", list(VENUES))
+@pytest.mark.parametrize("exchange", list(NAMES))
 @pytest.mark.parametrize("kind", ["top", "depth5"])
 def test_a_damaged_frame_is_counted_never_crashes_never_leaves_a_bad_live_book(exchange, kind):
     rng = random.Random(f"{exchange}:{kind}")

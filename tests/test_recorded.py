@@ -12,7 +12,7 @@ import pytest
 from samples import DATA
 from scanner.book import BookState, OrderBook
 from scanner.feeds.base import Resync
-from scanner.feeds.binance import Binance
+from scanner.exchanges.binance.feed import Binance
 
 RECORDED = DATA / "recorded" / "v2_text"
 SYMBOLS = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}

@@ -13,9 +13,9 @@ import websockets
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
 from scanner.sim import FAULTS, SimulatedExchanges
-from scanner.sim import bybit as bybit_protocol
-from scanner.sim import okx as okx_protocol
-from scanner.sim.okx import Okx
+from scanner.exchanges.bybit import sim as bybit_protocol
+from scanner.exchanges.okx import sim as okx_protocol
+from scanner.exchanges.okx.sim import Okx
 from tests.samples import sample
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]

@@ -1,7 +1,7 @@
 """Deterministic benchmark streams in each exchange's real wire format.
 
 The simulator's market model makes the book changes and its per-exchange encoders print them
-(the wire formats live in ``scanner.sim`` only); this module only chains them into streams:
+(the wire formats live in each exchange's ``sim.py`` only); this module only chains them into streams:
 one exchange, one kind of frame, symbols in turn, every sequence rule kept so the scanner's
 adapters apply each frame.
 """
@@ -12,16 +12,13 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from ..sim.binance import Binance
-from ..sim.bybit import Bybit
+from ..exchanges import EXCHANGES
 from ..sim.market import Levels, MarketModel, VenueBook
-from ..sim.okx import Okx
 from ..sim.protocol import Venue
 from ..sim.servers import HAND_EPOCH_MS
 
 KINDS = ("top", "depth1", "depth5", "depth20")  # top of book; diffs of N levels per side
 FRAME_SECONDS = 1 / 20_000  # model time between two frames of a stream
-SNAPSHOT_DEPTH = 50  # levels per side in a Bybit orderbook.50 snapshot
 
 
 def diff_levels(kind: str) -> int:
@@ -57,84 +54,6 @@ class Wire(ABC):
         """A depth diff with the given levels (best first; 0 lots removes a level)."""
 
 
-class BinanceWire(Wire):
-    venue: Binance
-
-    def __init__(self, venue: Binance):
-        super().__init__(venue)
-        self.last_u: dict[str, int] = {}
-
-    def snapshot(self, book: VenueBook, wall_ms: int) -> Snapshot:
-        params = {"symbol": self.venue.market_id(book.instrument), "limit": "100"}
-        _, body = self.venue.rest("/api/v3/depth", params)
-        self.last_u[book.symbol] = book.update_id
-        return Snapshot(body, "/api/v3/depth", params)
-
-    def top(self, book: VenueBook, wall_ms: int) -> bytes:
-        stream = self.venue.streams[book.symbol] + "@bookTicker"
-        return self.venue.combined(stream, self.venue.book_ticker(book))
-
-    def diff(self, book: VenueBook, bids: Levels, asks: Levels, wall_ms: int) -> bytes:
-        first, self.last_u[book.symbol] = self.last_u[book.symbol] + 1, book.update_id
-        stream = self.venue.streams[book.symbol] + "@depth@100ms"
-        return self.venue.combined(stream, self.venue.depth_update(
-            book, first, book.update_id, bids, asks, wall_ms))
-
-
-class OkxWire(Wire):
-    venue: Okx
-
-    def __init__(self, venue: Okx):
-        super().__init__(venue)
-        self.seq: dict[str, int] = {}
-
-    def snapshot(self, book: VenueBook, wall_ms: int) -> Snapshot:
-        self.seq[book.symbol] = book.update_id
-        bids, asks = book.levels()
-        return Snapshot(self.venue.books_message("snapshot", book, bids, asks, -1, book.update_id,
-                                                 wall_ms))
-
-    def top(self, book: VenueBook, wall_ms: int) -> bytes:
-        return self.venue.bbo(book, wall_ms)
-
-    def diff(self, book: VenueBook, bids: Levels, asks: Levels, wall_ms: int) -> bytes:
-        prev, self.seq[book.symbol] = self.seq[book.symbol], book.update_id
-        return self.venue.books_message("update", book, bids, asks, prev, book.update_id, wall_ms)
-
-
-class BybitWire(Wire):
-    venue: Bybit
-
-    def __init__(self, venue: Bybit):
-        super().__init__(venue)
-        self.u: dict[str, int] = {}
-        self.top_u: dict[str, int] = {}
-
-    def _topic(self, depth: int, book: VenueBook) -> str:
-        return f"orderbook.{depth}.{self.venue.market_id(book.instrument)}"
-
-    def snapshot(self, book: VenueBook, wall_ms: int) -> Snapshot:
-        self.u[book.symbol] = self.top_u[book.symbol] = 1
-        bids, asks = book.levels(SNAPSHOT_DEPTH)
-        return Snapshot(self.venue.book_message(self._topic(SNAPSHOT_DEPTH, book), "snapshot", book,
-                                                1, bids, asks, wall_ms))
-
-    def top(self, book: VenueBook, wall_ms: int) -> bytes:
-        self.top_u[book.symbol] += 1
-        bids, asks = book.levels(1)
-        return self.venue.book_message(self._topic(1, book), "snapshot", book,
-                                       self.top_u[book.symbol], bids, asks, wall_ms)
-
-    def diff(self, book: VenueBook, bids: Levels, asks: Levels, wall_ms: int) -> bytes:
-        self.u[book.symbol] += 1
-        return self.venue.book_message(self._topic(SNAPSHOT_DEPTH, book), "delta", book,
-                                       self.u[book.symbol], bids, asks, wall_ms)
-
-
-WIRES: dict[str, tuple[type[Venue], type[Wire]]] = {
-    "binance": (Binance, BinanceWire), "okx": (Okx, OkxWire), "bybit": (Bybit, BybitWire)}
-
-
 @dataclass
 class Workload:
     """A stream of one exchange and kind, and the snapshots of every book it starts from."""
@@ -156,7 +75,7 @@ def build(exchange: str, kind: str, exchanges: Sequence[str], symbols: Sequence[
     """``frames`` frames of ``kind`` from ``exchange``, symbols in turn; every exchange in
     ``exchanges`` gets starting snapshots so the engine has pairs to price."""
     model = MarketModel(symbols, exchanges, seed, dislocation_every=None)
-    wires = {name: WIRES[name][1](WIRES[name][0](model, symbols, random.Random(f"{seed}:{name}")))
+    wires = {name: EXCHANGES[name].wire(EXCHANGES[name].sim(model, symbols, random.Random(f"{seed}:{name}")))
              for name in exchanges}
     snapshots = {name: [wire.snapshot(model.book(name, symbol), HAND_EPOCH_MS) for symbol in symbols]
                  for name, wire in wires.items()}

@@ -1,9 +1,5 @@
-"""Exchange adapters, one module per exchange protocol."""
+"""What every exchange adapter shares: the ``Venue`` protocol base, its errors and counters,
+and the connection runner. Each exchange's own protocol is in ``scanner.exchanges.<name>.feed``."""
 from .base import FeedError, FeedStats, Resync, Venue
-from .binance import Binance
-from .bybit import Bybit
-from .okx import Okx
 
-VENUES: dict[str, type[Venue]] = {venue.name: venue for venue in (Binance, Okx, Bybit)}
-
-__all__ = ["VENUES", "FeedError", "FeedStats", "Resync", "Venue"]
+__all__ = ["FeedError", "FeedStats", "Resync", "Venue"]

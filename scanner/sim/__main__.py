@@ -13,14 +13,15 @@ import signal
 import sys
 
 from ..config import DEFAULT_SYMBOLS
-from .servers import VENUES, SimulatedExchanges
+from ..exchanges import NAMES
+from .servers import SimulatedExchanges
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m scanner.sim", description=__doc__.split("\n")[0])
     parser.add_argument("--symbols", default=",".join(DEFAULT_SYMBOLS),
                         help="comma-separated unified symbols (default: %(default)s)")
-    parser.add_argument("--exchanges", default=",".join(VENUES),
+    parser.add_argument("--exchanges", default=",".join(NAMES),
                         help="comma-separated exchanges (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--host", default="127.0.0.1")

@@ -16,15 +16,12 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
-from .binance import Binance
-from .bybit import Bybit
+from ..exchanges import EXCHANGES, NAMES
 from .market import MarketModel
-from .okx import Okx
 from .protocol import Connection, ExchangeStats, Subscriber, Venue
 
 log = logging.getLogger(__name__)
 
-VENUES: dict[str, type[Venue]] = {"binance": Binance, "okx": Okx, "bybit": Bybit}
 FAULTS = ("disconnect", "stall", "gap", "malformed", "error_event", "shutdown", "crossed", "bad_rest")
 TICK_SECONDS = 0.01  # model step and push cadence; top-of-book frames coalesce per tick
 MAX_STEP_SECONDS = 1.0  # after a long event-loop block the model jumps at most this far
@@ -43,16 +40,16 @@ class Endpoint:
 
 
 class SimulatedExchanges:
-    """Simulated Binance, OKX and Bybit public feeds on loopback; see the package docstring."""
+    """Every registered exchange's public feed simulated on loopback; see the package docstring."""
 
     def __init__(self, symbols: Sequence[str],
-                 exchanges: Sequence[str] = ("binance", "okx", "bybit"), seed: int = 7,
+                 exchanges: Sequence[str] = NAMES, seed: int = 7,
                  host: str = "127.0.0.1", ports: Mapping[str, int] | None = None,
                  updates_per_second: float = 10.0,
                  dislocation_every: tuple[float, float] | None = (20.0, 40.0)):
-        unknown = [name for name in exchanges if name not in VENUES]
+        unknown = [name for name in exchanges if name not in EXCHANGES]
         if unknown:
-            raise ValueError(f"unsupported exchanges {unknown}; choose from {list(VENUES)}")
+            raise ValueError(f"unsupported exchanges {unknown}; choose from {list(NAMES)}")
         stray = [name for name in ports or {} if name not in exchanges]
         if stray:
             raise ValueError(f"ports given for exchanges not simulated: {stray}")
@@ -64,7 +61,7 @@ class SimulatedExchanges:
         self.model = MarketModel(self.symbols, list(exchanges), seed, updates_per_second,
                                  dislocation_every)
         self.venues: dict[str, Venue] = {
-            name: VENUES[name](self.model, self.symbols, random.Random(f"{seed}:{name}"))
+            name: EXCHANGES[name].sim(self.model, self.symbols, random.Random(f"{seed}:{name}"))
             for name in exchanges}
         self._stats = {name: ExchangeStats() for name in exchanges}
         self._servers: dict[str, Server] = {}

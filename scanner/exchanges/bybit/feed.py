@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from ..book import LIVE, SYNCING, OrderBook
-from .base import FeedError, Resync, Send, Venue
+from ...book import LIVE, SYNCING, OrderBook
+from ...feeds.base import FeedError, Resync, Send, Venue
 
 DEPTH = 50
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import orjson
 
-from .market import Instrument, Levels, VenueBook
-from .protocol import Connection, NumberFormat, Venue, trimmed
+from ...sim.market import Instrument, Levels, VenueBook
+from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
 
 BOOKS_INTERVAL = 0.1
 IDLE_UPDATE_SECONDS = 60.0  # no change this long: an empty update with prevSeqId == seqId

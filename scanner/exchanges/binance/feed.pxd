@@ -1,4 +1,4 @@
-# C types for binance.py, which Cython compiles (see setup.py).
+# C types for feed.py, which Cython compiles (see setup.py).
 cimport cython
 from scanner.book cimport OrderBook
 from scanner.feeds.base cimport Venue

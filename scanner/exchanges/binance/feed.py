@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from ..book import LIVE, OrderBook
-from .base import FeedError, Resync, Send, Venue
+from ...book import LIVE, OrderBook
+from ...feeds.base import FeedError, Resync, Send, Venue
 
 SNAPSHOT_LIMIT = 100  # REST weight 5; the book keeps at most book_depth levels anyway
 MAX_BUFFERED = 2000  # diffs kept per symbol while waiting for a snapshot

@@ -8,8 +8,8 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from .market import Instrument, Levels, VenueBook
-from .protocol import Connection, NumberFormat, Venue, fixed
+from ...sim.market import Instrument, Levels, VenueBook
+from ...sim.protocol import Connection, NumberFormat, Venue, fixed
 
 DEPTH_INTERVAL = 0.1
 PLACES = 8

@@ -10,8 +10,8 @@ from typing import Any
 
 import orjson
 
-from .market import Instrument, Levels, Side, VenueBook
-from .protocol import Connection, NumberFormat, Venue, trimmed
+from ...sim.market import Instrument, Levels, Side, VenueBook
+from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
 
 PUSH_INTERVALS = {1: 0.0, 50: 0.02, 200: 0.1, 1000: 0.2}  # seconds between pushes per depth
 TOP_RESEND_SECONDS = 3.0

@@ -1,0 +1,7 @@
+"""Everything about one exchange, in one package each (``binance/``, ``okx/``, ``bybit/``):
+``feed.py`` (wire protocol), ``sim.py`` (simulated exchange), ``frames.py`` (benchmark stream),
+and its ``PROFILE``; ``registry.EXCHANGES`` lists them."""
+from .profile import ExchangeProfile
+from .registry import EXCHANGES, NAMES, profile
+
+__all__ = ["EXCHANGES", "NAMES", "ExchangeProfile", "profile"]

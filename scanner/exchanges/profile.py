@@ -1,0 +1,49 @@
+"""``ExchangeProfile``: what arbscan knows about one exchange, declared once in its package."""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from functools import cached_property
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..bench.frames import Wire
+    from ..feeds.base import Venue
+    from ..sim.protocol import Venue as SimVenue
+
+
+@dataclass(frozen=True)
+class ExchangeProfile:
+    """One exchange. Its package ``scanner.exchanges.<name>`` holds ``feed`` (the wire protocol
+    the scanner speaks), ``sim`` (the simulated exchange speaking it on loopback) and ``frames``
+    (its benchmark stream), each with a class named ``cls_name`` (``frames``: ``<cls_name>Wire``).
+    They are imported on first use, so reading the registry stays cheap."""
+
+    name: str  # arbscan's and ccxt's id: "binance"
+    title: str  # for people: "Binance spot"
+    cls_name: str  # class name in feed.py and sim.py: "Binance"
+    ccxt_id: str = ""  # when ccxt calls it something else
+    retail_taker_fee: float | None = None  # a regular account's spot taker fee, where ccxt's default is not it
+
+    def _module(self, part: str) -> ModuleType:
+        return importlib.import_module(f"scanner.exchanges.{self.name}.{part}")
+
+    @cached_property
+    def feed(self) -> type[Venue]:
+        """The scanner's adapter class (compiled)."""
+        return getattr(self._module("feed"), self.cls_name)
+
+    @cached_property
+    def sim(self) -> type[SimVenue]:
+        """The simulated exchange's protocol class."""
+        return getattr(self._module("sim"), self.cls_name)
+
+    @cached_property
+    def wire(self) -> type[Wire]:
+        """The benchmark stream encoder."""
+        return getattr(self._module("frames"), self.cls_name + "Wire")
+
+    @property
+    def ccxt(self) -> str:
+        return self.ccxt_id or self.name

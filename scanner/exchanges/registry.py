@@ -1,0 +1,18 @@
+"""The one list of supported exchanges. Config, CLI, demo, bench and tests derive theirs from
+``EXCHANGES``; adding an exchange is a package here and one line below."""
+from __future__ import annotations
+
+from . import binance, bybit, okx
+from .profile import ExchangeProfile
+
+EXCHANGES: dict[str, ExchangeProfile] = {
+    profile.name: profile for profile in (binance.PROFILE, okx.PROFILE, bybit.PROFILE)}
+NAMES: tuple[str, ...] = tuple(EXCHANGES)
+
+
+def profile(name: str) -> ExchangeProfile:
+    """The profile of ``name``; ValueError naming the supported exchanges otherwise."""
+    try:
+        return EXCHANGES[name]
+    except KeyError:
+        raise ValueError(f"unknown exchange {name!r}; supported: {', '.join(NAMES)}") from None
