@@ -91,7 +91,8 @@ class Scanner:
         venue = EXCHANGES[exchange].feed(self.store.for_exchange(exchange), self.book_listener(),
                                  ws_url=settings.ws_url, rest_url=settings.rest_url)
         return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds,
-                          recorder=self.recorder, replaying=not self.live)
+                          recorder=self.recorder, replaying=not self.live,
+                          staleness_seconds=self.config.staleness_seconds(exchange))
 
     def health(self) -> dict[str, FeedHealth]:
         """Per-exchange health for operational alerts."""

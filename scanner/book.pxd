@@ -25,6 +25,15 @@ cdef class BookSide:
     cdef void _remove(self, Py_ssize_t at, Py_ssize_t n) noexcept
 
 
+cdef class Link:
+    cdef public double received_at  # monotonic time of the last frame on the connection
+    cdef public double min_delay  # lowest (receipt - exchange time) seen on the connection
+    cdef public double lag  # latest delay over that lowest: how far the exchange clock lags
+
+    cpdef reset(self)
+    cdef void observe(self, double received_at, double exchange_time) noexcept
+
+
 cdef class OrderBook:
     cdef readonly str exchange
     cdef readonly str symbol
@@ -38,12 +47,21 @@ cdef class OrderBook:
     cdef public double exchange_time
     cdef public double staleness
     cdef public long long updates
+    cdef public Link link
 
     cpdef reset(self, object state=*)
     cpdef load_snapshot(self, bids, asks, long long seq, long long version, double received_at,
                         double exchange_time=*)
     cpdef apply_diff(self, bids, asks, long long version, double received_at,
                      double exchange_time=*)
+    cpdef bint apply_range(self, bids, asks, long long first, long long last, long long version,
+                           double received_at, double exchange_time=*) except -1
+    cpdef apply_next(self, bids, asks, long long prev, long long seq, long long version,
+                     double received_at, double exchange_time=*)
+    cdef int _apply_chained(self, bids, asks, long long seq, long long version,
+                            double received_at, double exchange_time) except -1
+    cdef int _check_crossed(self) except -1
+    cpdef mark_unproven(self)
     cpdef bint patch_top(self, bid, bid_size, ask, ask_size, long long version,
                          double received_at, double exchange_time=*) except -1
     cdef void _touched(self, double received_at, double exchange_time) noexcept

@@ -11,7 +11,7 @@ against a Decimal oracle in the tests.
 from enum import IntEnum
 
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, isfinite
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memmove
 
@@ -61,10 +61,48 @@ cdef double parse_number(object text) except? -1.0:
 class BookState(IntEnum):
     SYNCING = 0  # waiting for a snapshot, or resyncing after a gap
     LIVE = 1  # in sync and valid
-    INVALID = 2  # failed validation (crossed); waits for a resync
+    INVALID = 2  # failed validation (crossed, malformed); waits for a resync
+    UNPROVEN = 3  # its connection went silent: levels kept, not used until a diff chains on
 
 
-SYNCING, LIVE, INVALID = BookState.SYNCING, BookState.LIVE, BookState.INVALID
+SYNCING, LIVE, INVALID, UNPROVEN = (BookState.SYNCING, BookState.LIVE, BookState.INVALID,
+                                    BookState.UNPROVEN)
+
+
+class BookError(Exception):
+    """The book of ``symbol`` lost its integrity and must be rebuilt; ``reason`` is ``gap``
+    (a diff does not chain on), ``crossed`` or ``malformed`` (a level that is not a number)."""
+
+    def __init__(self, str symbol, str reason, str detail=""):
+        super().__init__(f"{symbol}: {reason}" + (f" ({detail})" if detail else ""))
+        self.symbol = symbol
+        self.reason = reason
+
+
+cdef class Link:
+    """The liveness of the connection a book's frames arrive on, shared by its books: when the
+    last frame of any kind arrived, and how far the exchange's clock lags the local one (the
+    one-way delay over the lowest seen on this connection, so a constant clock offset
+    cancels). A quiet book on a live link is fresh; every book on a silent or lagging link is
+    stale."""
+
+    def __init__(self):
+        self.reset()
+
+    cpdef reset(self):
+        """A new connection: nothing heard yet."""
+        self.received_at = 0.0
+        self.min_delay = INFINITY
+        self.lag = 0.0
+
+    cdef inline void observe(self, double received_at, double exchange_time) noexcept:
+        cdef double delay
+        self.received_at = received_at
+        if exchange_time:
+            delay = received_at - exchange_time
+            if delay < self.min_delay:
+                self.min_delay = delay
+            self.lag = delay - self.min_delay
 
 
 cdef class BookSide:
@@ -214,10 +252,12 @@ cdef class OrderBook:
     an older patch is never applied over a newer diff.
     """
 
-    def __init__(self, str exchange, str symbol, Py_ssize_t depth=50, double staleness=5.0):
+    def __init__(self, str exchange, str symbol, Py_ssize_t depth=50, double staleness=5.0,
+                 Link link=None):
         self.exchange = exchange
         self.symbol = symbol
-        self.staleness = staleness  # seconds without a change after which the book is not used
+        self.staleness = staleness  # seconds of silence (or exchange clock lag) on its link after which the book is not used
+        self.link = Link() if link is None else link
         self.bids = BookSide(True, depth)
         self.asks = BookSide(False, depth)
         self.state = SYNCING
@@ -239,14 +279,61 @@ cdef class OrderBook:
         try:
             self.bids.apply(bids)
             self.asks.apply(asks)
-        except Exception:
+        except Exception as exc:
             self.state = INVALID  # a level that is not a price left the book half-loaded
-            raise
+            raise BookError(self.symbol, "malformed", repr(exc)) from exc
         self.seq = seq
         self.version = version
         self.top_version = 0
         self.state = SYNCING
         self._touched(received_at, exchange_time)
+        self._check_crossed()
+
+    cpdef bint apply_range(self, bids, asks, long long first, long long last, long long version,
+                           double received_at, double exchange_time=0.0) except -1:
+        """Apply a diff covering the exchange's updates ``first``..``last`` (REST-snapshot
+        protocols, whose diffs may overlap the snapshot: Binance U/u): False, nothing done, if
+        the book already has ``last``; BookError ``gap`` if updates after ``seq`` are missing."""
+        if last <= self.seq:
+            return False
+        if first > self.seq + 1:
+            raise BookError(self.symbol, "gap", f"have {self.seq}, next diff starts at {first}")
+        self._apply_chained(bids, asks, last, version, received_at, exchange_time)
+        return True
+
+    cpdef apply_next(self, bids, asks, long long prev, long long seq, long long version,
+                     double received_at, double exchange_time=0.0):
+        """Apply a diff that follows update ``prev`` exactly (WebSocket-snapshot protocols: OKX
+        prevSeqId/seqId, Bybit u-1/u); BookError ``gap`` if the book is not at ``prev``. The
+        new ``seq`` may be lower (OKX after maintenance) or equal (an idle message)."""
+        if prev != self.seq:
+            raise BookError(self.symbol, "gap", f"have {self.seq}, diff follows {prev}")
+        self._apply_chained(bids, asks, seq, version, received_at, exchange_time)
+
+    cdef int _apply_chained(self, bids, asks, long long seq, long long version,
+                            double received_at, double exchange_time) except -1:
+        """Advance ``seq`` first (a diff that fails half way leaves the book INVALID), apply,
+        and check: malformed or crossed is a BookError; chaining on proves an UNPROVEN book."""
+        self.seq = seq
+        try:
+            self.apply_diff(bids, asks, version, received_at, exchange_time)
+        except Exception as exc:
+            raise BookError(self.symbol, "malformed", repr(exc)) from exc
+        if self.state is UNPROVEN:
+            self.state = LIVE
+        return self._check_crossed()
+
+    cdef int _check_crossed(self) except -1:
+        if self.state is INVALID:
+            raise BookError(self.symbol, "crossed",
+                            f"bid {self.best_bid()} >= ask {self.best_ask()}")
+        return 0
+
+    cpdef mark_unproven(self):
+        """Its connection was silent: keep the levels, stop using them until a diff chains on
+        (a top-of-book frame does not prove that no diff was missed)."""
+        if self.state is LIVE:
+            self.state = UNPROVEN
 
     cpdef apply_diff(self, bids, asks, long long version, double received_at,
                      double exchange_time=0.0):
@@ -269,11 +356,12 @@ cdef class OrderBook:
 
     cpdef bint patch_top(self, bid, bid_size, ask, ask_size, long long version,
                          double received_at, double exchange_time=0.0) except -1:
-        """Apply a best bid/offer update (exchange texts) newer than anything applied;
-        False if it is stale."""
+        """Apply a best bid/offer update (exchange texts) newer than anything applied to a LIVE
+        book; False if it is stale or the book is not LIVE. BookError ``crossed`` if the patch
+        crosses the book; a malformed text raises ValueError before anything changes."""
         cdef double bid_qty = parse_number(bid_size), ask_qty = parse_number(ask_size)
         cdef double bid_price = parse_number(bid), ask_price = parse_number(ask)
-        if version <= self.top_version or version <= self.version:
+        if self.state is not LIVE or version <= self.top_version or version <= self.version:
             return False
         self.top_version = version
         if bid_qty > 0.0:
@@ -281,12 +369,14 @@ cdef class OrderBook:
         if ask_qty > 0.0:
             self.asks.set_best(ask_price, ask_qty)
         self._touched(received_at, exchange_time)
+        self._check_crossed()
         return True
 
     cdef void _touched(self, double received_at, double exchange_time) noexcept:
         self.received_at = received_at
         if exchange_time:
             self.exchange_time = exchange_time
+        self.link.observe(received_at, exchange_time)
         self.updates += 1
         if self.bids.count and self.asks.count and -self.bids.keys[0] >= self.asks.keys[0]:
             self.state = INVALID
@@ -300,9 +390,12 @@ cdef class OrderBook:
         return self.asks.best()
 
     cpdef bint is_usable(self, double now) noexcept:
-        """Live, two-sided and changed within its ``staleness`` seconds (monotonic clock)."""
+        """Live, two-sided, and its link heard within ``staleness`` seconds (monotonic clock)
+        with the exchange's clock lagging by no more than that: however long the book itself
+        has not changed (a quiet book on a live, continuous feed is current)."""
         return (self.state is LIVE and self.bids.count > 0 and self.asks.count > 0
-                and now - self.received_at <= self.staleness)
+                and now - self.link.received_at <= self.staleness
+                and self.link.lag <= self.staleness)
 
     def __repr__(self) -> str:
         return (f"OrderBook({self.exchange} {self.symbol} {self.state.name} "

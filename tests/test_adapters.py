@@ -5,7 +5,8 @@ import orjson
 import pytest
 
 from scanner.book import BookState, OrderBook
-from scanner.feeds import FeedError, FeedStats, Resync
+from scanner.book import BookError
+from scanner.feeds import FeedError, FeedStats
 from scanner.exchanges.binance.feed import Binance
 from scanner.exchanges.bybit.feed import Bybit
 from scanner.exchanges.okx.feed import Okx
@@ -86,7 +87,7 @@ def test_binance_gap_triggers_resync():
     binance, books, _ = venue(Binance, "BTC/USDT")
     binance.join_snapshot(books["BTC/USDT"], {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
     binance.handle(depth_event(101, 105), 1.0)
-    with pytest.raises(Resync) as gap:
+    with pytest.raises(BookError) as gap:
         binance.handle(depth_event(107, 110), 1.0)
     assert gap.value.reason == "gap" and gap.value.symbol == "BTC/USDT"
 
@@ -119,7 +120,7 @@ def test_okx_sequence_gap_triggers_resync_and_resync_resubscribes():
     okx.handle(sample("okx", "books_snapshot_docs_example"), 1.0)
     update = orjson.loads(sample("okx", "books_update_docs_example"))
     update["data"][0]["prevSeqId"] = 123455
-    with pytest.raises(Resync):
+    with pytest.raises(BookError):
         okx.handle(orjson.dumps(update), 2.0)
     sent: list[str] = []
 
@@ -185,7 +186,7 @@ def test_bybit_update_id_gap_triggers_resync_and_new_snapshot_resets():
     book = books["BTC/USDT"]
     bybit.handle(sample("bybit", "orderbook_50_snapshot_linear_BTCUSDT__ellipsis_removed"), 1.0)
     bybit.handle(bybit_delta(18521289, bids=[["16494", "1"]]), 2.0)
-    with pytest.raises(Resync):
+    with pytest.raises(BookError):
         bybit.handle(bybit_delta(18521291), 2.0)
     # a snapshot (e.g. u=1 after a Bybit restart) replaces the book whatever its state
     book.reset()

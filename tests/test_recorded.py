@@ -11,7 +11,7 @@ import pytest
 
 from samples import DATA
 from scanner.book import BookState, OrderBook
-from scanner.feeds.base import Resync
+from scanner.book import BookError
 from scanner.exchanges.binance.feed import Binance
 
 RECORDED = DATA / "recorded" / "v2_text"
@@ -50,7 +50,7 @@ def test_real_binance_session_syncs_and_agrees_with_the_book_ticker():
             continue
         try:
             full.handle(body, stamp)
-        except Resync as exc:  # a gap or a crossed book on real data is a bug here
+        except BookError as exc:  # a gap or a crossed book on real data is a bug here
             pytest.fail(f"resync on the real session: {exc}")
         message = orjson.loads(body)
         market, _, channel = message["stream"].partition("@")

@@ -1,5 +1,5 @@
 # C types for base.py, which Cython compiles (see setup.py).
-from scanner.book cimport OrderBook
+from scanner.book cimport Link, OrderBook
 
 
 cdef class FeedStats:
@@ -15,6 +15,6 @@ cdef class Venue:
     cdef public dict by_id  # exchange market id -> book
     cdef public object on_book, http, recorder
     cdef public str ws_url, rest_url
+    cdef public Link link  # the connection's liveness, shared by its books
 
     cpdef handle(self, frame, double received_at)
-    cpdef changed(self, OrderBook book)

@@ -9,7 +9,7 @@ import time
 import aiohttp
 import orjson
 
-from ..book import INVALID, SYNCING, OrderBook
+from ..book import SYNCING, Link, OrderBook
 
 if TYPE_CHECKING:
     from ..record import Recorder
@@ -20,15 +20,6 @@ BookListener = Callable[[OrderBook], None]
 # an integer too large for a book's 64-bit sequence fields).
 MALFORMED = (orjson.JSONDecodeError, KeyError, IndexError, TypeError, ValueError, AttributeError,
              OverflowError)
-
-
-class Resync(Exception):
-    """The book of ``symbol`` lost sync (gap, crossed, exchange reset) and must be rebuilt."""
-
-    def __init__(self, symbol: str, reason: str):
-        super().__init__(f"{symbol}: {reason}")
-        self.symbol = symbol
-        self.reason = reason
 
 
 class FeedError(Exception):
@@ -53,7 +44,9 @@ class Venue:
     """One exchange's public market-data protocol: URLs, subscriptions, parsing and sync rules.
 
     ``handle`` parses one frame and updates the books, calling ``on_book`` for each book it
-    changed; it raises ``Resync`` when a book lost sync and ``FeedError`` on an exchange error.
+    changed; the books raise ``BookError`` when one loses its integrity (gap, crossed,
+    malformed), and ``handle`` raises ``FeedError`` on an exchange error. Its books share
+    ``link``, the liveness of this venue's connection.
     Each exchange's subclass implements the methods that raise NotImplementedError here; it is
     compiled (a Cython extension type, see ``base.pxd``), so the frame path is C calls.
     """
@@ -72,6 +65,9 @@ class Venue:
         self.http: aiohttp.ClientSession | None = None
         self.recorder: Recorder | None = None
         self.by_id = {self.market_id(symbol): book for symbol, book in books.items()}
+        self.link = Link()
+        for book in books.values():
+            book.link = self.link
 
     @staticmethod
     def market_id(symbol: str) -> str:
@@ -120,12 +116,6 @@ class Venue:
 
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         """Apply a REST answer (live, or from a recording); only some protocols need REST."""
-
-    def changed(self, book: OrderBook) -> None:
-        """Tell the listener ``book`` changed; a crossed book is invalid and must be rebuilt."""
-        if book.state is INVALID:
-            raise Resync(book.symbol, "crossed")
-        self.on_book(book)
 
     def reset_all(self) -> None:
         """Mark every book as syncing (on disconnect) and tell the listener."""

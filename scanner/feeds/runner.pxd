@@ -6,8 +6,8 @@ cdef class FeedRunner:
     cdef public Venue venue
     cdef public FeedStats stats
     cdef public object recorder, backoff, _ws
-    cdef public bint replaying
-    cdef public double silence_seconds
+    cdef public bint replaying, _failure_counted
+    cdef public double silence_seconds, staleness_seconds
     cdef int _attempts
     cdef dict _resyncing
 

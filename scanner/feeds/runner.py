@@ -1,5 +1,8 @@
 """Connection handling shared by every exchange: connect, subscribe, heartbeat, read, resync,
-reconnect with jittered exponential backoff, and reconnect when a connected feed goes silent."""
+reconnect with jittered exponential backoff, and reconnect when a connected feed goes silent.
+
+A connection that fails (an exchange error event, a silent feed, a dropped socket) is dropped
+at once: its books are unusable from that moment, without waiting for a close handshake."""
 from __future__ import annotations
 
 import asyncio
@@ -12,9 +15,9 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from ..backoff import Backoff
-from ..book import INVALID
+from ..book import INVALID, LIVE, BookError
 from ..record import Recorder
-from .base import MALFORMED, FeedError, FeedStats, Resync, Venue
+from .base import MALFORMED, FeedError, FeedStats, Venue
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +29,17 @@ class FeedRunner:
 
     def __init__(self, venue: Venue, stats: FeedStats, silence_seconds: float = 15.0,
                  backoff: Backoff = RECONNECT_BACKOFF, recorder: Recorder | None = None,
-                 replaying: bool = False):
+                 replaying: bool = False, staleness_seconds: float = 5.0):
+        """``silence_seconds``: a connection with no frame this long is dropped and reconnected;
+        ``staleness_seconds``: after a silence this long, the books may have missed diffs and
+        wait for one that chains on (top-of-book frames do not revive them)."""
         self.venue = venue
         self.recorder = recorder
         self.replaying = replaying
         venue.recorder = recorder
         self.stats = stats
         self.silence_seconds = silence_seconds
+        self.staleness_seconds = staleness_seconds
         self.backoff = backoff
         self._attempts = 0  # reconnections since the feed last stayed up a minute
         self._resyncing: dict[str, asyncio.Task] = {}
@@ -43,13 +50,17 @@ class FeedRunner:
             self.venue.http = http
             while True:
                 started = time.monotonic()
+                self._failure_counted = False
                 try:
                     await self._session()
                 except asyncio.CancelledError:
                     raise
-                except (OSError, ConnectionClosed, FeedError, asyncio.TimeoutError,
+                except FeedError as exc:
+                    self._note_error("error", exc)
+                except (OSError, ConnectionClosed, asyncio.TimeoutError,
                         websockets.InvalidHandshake, websockets.InvalidURI) as exc:
-                    self._note_error("disconnect", exc)
+                    if not self._failure_counted:  # a silent feed or failed rebuild was counted already
+                        self._note_error("disconnect", exc)
                 finally:
                     self._down()
                 if time.monotonic() - started > 60:
@@ -62,25 +73,32 @@ class FeedRunner:
 
     async def _session(self) -> None:
         venue = self.venue
-        async with websockets.connect(venue.connect_url(), compression=None, max_size=2**24,
-                                      ping_interval=20, ping_timeout=20, open_timeout=10) as ws:
-            self._ws = ws
+        ws = await websockets.connect(venue.connect_url(), compression=None, max_size=2**24,
+                                      ping_interval=20, ping_timeout=20, open_timeout=10)
+        self._ws = ws
+        helpers: list[asyncio.Task] = []
+        try:
             if self.recorder is not None:
                 self.recorder.connect(venue.name, time.monotonic())
+            venue.link.reset()
             for message in venue.subscribe_messages():
                 await ws.send(message)
             self.stats.up = True
             self.stats.last_message_at = time.monotonic()
             log.info("%s: connected to %s", venue.name, _redact(venue.connect_url()))
-            helpers = [asyncio.create_task(self._watch_silence(ws))]
+            helpers.append(asyncio.create_task(self._watch_silence(ws)))
             if venue.ping_interval:
                 helpers.append(asyncio.create_task(self._heartbeat(ws)))
             helpers.append(asyncio.create_task(self._rebuild(venue.on_connected(self.send))))
-            try:
-                await self._read(ws)
-            finally:
-                for task in helpers:
-                    task.cancel()
+            await self._read(ws)
+        except asyncio.CancelledError:  # shutting down: say goodbye properly
+            self._down()
+            await ws.close()
+            raise
+        finally:
+            for task in helpers:
+                task.cancel()
+            self._drop(ws)
 
     async def _read(self, ws: websockets.ClientConnection) -> None:
         on_frame, monotonic = self.on_frame, time.monotonic
@@ -92,12 +110,17 @@ class FeedRunner:
         """Handle one received frame (live, or from a recording)."""
         stats = self.stats
         stats.messages += 1
+        if received_at - stats.last_message_at > self.staleness_seconds and stats.last_message_at:
+            self._suspect_books(received_at - stats.last_message_at)
         stats.last_message_at = received_at
+        self.venue.link.received_at = received_at
         if self.recorder is not None:
             self.recorder.frame(self.venue.name, received_at, frame)
         try:
             self.venue.handle(frame, received_at)
-        except Resync as exc:
+        except BookError as exc:
+            if exc.reason == "malformed":
+                self._note_error("malformed", exc, frame)
             self.request_resync(exc.symbol, exc.reason)
         except FeedError:
             raise
@@ -106,6 +129,16 @@ class FeedRunner:
             for book in self.venue.books.values():  # a book the frame left half-updated
                 if book.state is INVALID:
                     self.request_resync(book.symbol, "malformed")
+
+    def _suspect_books(self, silent_for: float) -> None:
+        """The connection was silent longer than books may go unheard: diffs may have been
+        missed, so no book is used again until a diff chains on to it."""
+        log.warning("%s: silent for %.1fs; books wait for a diff that chains on",
+                    self.venue.name, silent_for)
+        for book in self.venue.books.values():
+            if book.state is LIVE:
+                book.mark_unproven()
+                self.venue.on_book(book)
 
     async def send(self, message: str) -> None:
         if self._ws is not None:
@@ -131,7 +164,8 @@ class FeedRunner:
         except (OSError, FeedError, aiohttp.ClientError, asyncio.TimeoutError, ConnectionClosed) as exc:
             self._note_error("resync", exc)
             if self._ws is not None:
-                await self._ws.close(code=1011, reason="resync failed")
+                self._failure_counted = True  # a failed rebuild, not a disconnect
+                self._drop(self._ws)
 
     async def _heartbeat(self, ws: websockets.ClientConnection) -> None:
         message = self.venue.ping_message()
@@ -146,8 +180,15 @@ class FeedRunner:
             if silent_for > self.silence_seconds:
                 self.stats.errors["silent"] += 1
                 log.warning("%s: no frame for %.1fs, reconnecting", self.venue.name, silent_for)
-                await ws.close(code=4000, reason="silent feed")
+                self._failure_counted = True
+                self._drop(ws)
                 return
+
+    def _drop(self, ws: websockets.ClientConnection) -> None:
+        """Drop a failed connection at once: its books are unusable now, and the socket is
+        aborted rather than closed with a handshake (which can wait seconds)."""
+        self._down()
+        ws.transport.abort()
 
     def _down(self) -> None:
         self.stats.up = False

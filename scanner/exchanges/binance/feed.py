@@ -8,8 +8,8 @@ from typing import Any
 
 import orjson
 
-from ...book import LIVE, OrderBook
-from ...feeds.base import FeedError, Resync, Send, Venue
+from ...book import LIVE, SYNCING, BookError, OrderBook
+from ...feeds.base import FeedError, Send, Venue
 
 SNAPSHOT_LIMIT = 100  # REST weight 5; the book keeps at most book_depth levels anyway
 MAX_BUFFERED = 2000  # diffs kept per symbol while waiting for a snapshot
@@ -61,27 +61,21 @@ class Binance(Venue):
         # subscription acks ({"result": null, "id": n}) need nothing
 
     def _on_depth(self, book: OrderBook, event: dict, received_at: float) -> None:
-        if book.state is not LIVE:
+        if book.state is SYNCING:
             buffer = self.buffers[book.symbol]
             buffer.append(event)
             if len(buffer) > MAX_BUFFERED:
                 del buffer[: MAX_BUFFERED // 2]
             return
         last = event["u"]
-        if last <= book.seq:
-            return
-        if event["U"] > book.seq + 1:
-            raise Resync(book.symbol, "gap")
-        book.seq = last  # first: a diff that fails half way leaves the book INVALID
-        book.apply_diff(event["b"], event["a"], last, received_at, event["E"] / 1000.0)
-        self.changed(book)
+        if book.apply_range(event["b"], event["a"], event["U"], last, last, received_at,
+                            event["E"] / 1000.0):
+            self.on_book(book)
 
     def _on_book_ticker(self, book: OrderBook, ticker: dict, received_at: float) -> None:
-        if book.state is not LIVE:
-            return
         if book.patch_top(ticker["b"], ticker["B"], ticker["a"], ticker["A"], ticker["u"],
                           received_at):
-            self.changed(book)
+            self.on_book(book)
 
     def reset_all(self) -> None:
         """Mark every book as syncing and drop the diffs waiting for a snapshot."""
@@ -109,18 +103,16 @@ class Binance(Venue):
             book.reset()
 
     def join_snapshot(self, book: OrderBook, snapshot: dict) -> bool:
-        """Load the snapshot and apply the buffered diffs after it; False if they do not join."""
+        """Load the snapshot and apply the buffered diffs after it (the book skips those it
+        already has); False if they do not join."""
         last_id = snapshot["lastUpdateId"]
         buffer = self.buffers[book.symbol]
-        pending = [event for event in buffer if event["u"] > last_id]
-        if pending and pending[0]["U"] > last_id + 1:
-            return False
         now = time.monotonic()
-        book.load_snapshot(snapshot["bids"], snapshot["asks"], last_id, last_id, now)
-        buffer.clear()
         try:
-            for event in pending:
+            book.load_snapshot(snapshot["bids"], snapshot["asks"], last_id, last_id, now)
+            for event in buffer:  # the book is LIVE now, so these are applied, not buffered
                 self._on_depth(book, event, now)
-        except Resync:
+        except BookError:  # the diffs start after the snapshot (or broke it): another one
             return False
+        buffer.clear()
         return True

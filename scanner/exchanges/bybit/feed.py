@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import orjson
 
-from ...book import LIVE, SYNCING, OrderBook
-from ...feeds.base import FeedError, Resync, Send, Venue
+from ...book import SYNCING, OrderBook
+from ...feeds.base import FeedError, Send, Venue
 
 DEPTH = 50
 
@@ -56,29 +56,26 @@ class Bybit(Venue):
 
     def _on_depth(self, book: OrderBook, message: dict, received_at: float) -> None:
         data = message["data"]
-        cts = message.get("cts") or message["ts"]
+        cts = message.get("cts") or message["ts"]  # orders the two topics; ts dates the frame
         if message["type"] == "snapshot":
-            book.load_snapshot(data["b"], data["a"], data["u"], cts, received_at, cts / 1000.0)
+            book.load_snapshot(data["b"], data["a"], data["u"], cts, received_at,
+                               message["ts"] / 1000.0)
         else:
             if book.state is SYNCING:
                 return
-            if data["u"] != book.seq + 1:
-                raise Resync(book.symbol, "gap")
-            book.seq = data["u"]  # first: a diff that fails half way leaves the book INVALID
-            book.apply_diff(data["b"], data["a"], cts, received_at, cts / 1000.0)
-        self.changed(book)
+            u = data["u"]
+            book.apply_next(data["b"], data["a"], u - 1, u, cts, received_at, message["ts"] / 1000.0)
+        self.on_book(book)
 
     def _on_top(self, book: OrderBook, message: dict, received_at: float) -> None:
-        if book.state is not LIVE:
-            return
         data = message["data"]
         bids, asks = data["b"], data["a"]
         if not bids or not asks:
             return
         cts = message.get("cts") or message["ts"]
         if book.patch_top(bids[0][0], bids[0][1], asks[0][0], asks[0][1], cts, received_at,
-                          cts / 1000.0):
-            self.changed(book)
+                          message["ts"] / 1000.0):
+            self.on_book(book)
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the depth topic: Bybit answers with a fresh snapshot."""

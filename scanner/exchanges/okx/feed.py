@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import orjson
 
-from ...book import LIVE, SYNCING, OrderBook
-from ...feeds.base import FeedError, Resync, Send, Venue
+from ...book import SYNCING, OrderBook
+from ...feeds.base import FeedError, Send, Venue
 
 
 class Okx(Venue):
@@ -64,19 +64,15 @@ class Okx(Venue):
         else:
             if book.state is SYNCING:
                 return  # updates before the (re)subscription's snapshot
-            if data["prevSeqId"] != book.seq:
-                raise Resync(book.symbol, "gap")
-            book.seq = data["seqId"]  # first: a diff that fails half way leaves the book INVALID
-            book.apply_diff(data["bids"], data["asks"], ts, received_at, ts / 1000.0)
-        self.changed(book)
+            book.apply_next(data["bids"], data["asks"], data["prevSeqId"], data["seqId"], ts,
+                            received_at, ts / 1000.0)
+        self.on_book(book)
 
     def _on_bbo(self, book: OrderBook, data: dict, received_at: float) -> None:
-        if book.state is not LIVE:
-            return
         bid, ask = data["bids"][0], data["asks"][0]
         ts = int(data["ts"])
         if book.patch_top(bid[0], bid[1], ask[0], ask[1], ts, received_at, ts / 1000.0):
-            self.changed(book)
+            self.on_book(book)
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the instrument: OKX answers with a fresh snapshot."""
