@@ -6,7 +6,7 @@ import sqlite3
 from pathlib import Path
 
 from tests.demo_process import kill_9_once, start_demo
-from tests.test_integration import free_port
+from scanner_harness import free_port
 from tests.webhook_sink import Reply, WebhookSink
 
 SECRET = "whsec_c2VjcmV0LWZvci10aGUtdGVzdC1zaW5r"

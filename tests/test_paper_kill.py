@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from tests.demo_process import kill_9_once, metric_sum, start_demo
-from tests.test_integration import free_port
+from scanner_harness import free_port
 
 TRADES = "arbscan_paper_trades_total{"
 

@@ -13,7 +13,7 @@ from scanner.demo import enable_demo_paper
 from scanner.metadata import load_metadata
 from scanner.paper import report
 from scanner.sim import SimulatedExchanges
-from tests.test_integration import free_port
+from scanner_harness import free_port
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 DISLOCATIONS = [("okx", "BTC/USDT", 70), ("bybit", "ETH/USDT", -70), ("binance", "BTC/USDT", 70),

@@ -13,7 +13,7 @@ cdef class FeedStats:
 cdef class Venue:
     cdef public dict books  # unified symbol -> book
     cdef public dict by_id  # exchange market id -> book
-    cdef public object on_book, http, recorder
+    cdef public object on_book, fetch
     cdef public str ws_url, rest_url
     cdef public Link link  # the connection's liveness, shared by its books
 

@@ -2,19 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
-import time
-
-import aiohttp
 import orjson
 
 from ..book import SYNCING, Link, OrderBook
 
-if TYPE_CHECKING:
-    from ..record import Recorder
-
 Send = Callable[[str], Awaitable[None]]
+Fetch = Callable[[str, dict[str, Any]], Awaitable[None]]  # GET path?params, answer to apply_rest
 BookListener = Callable[[OrderBook], None]
 # What parsing an exchange message that is not what its protocol says can raise (OverflowError:
 # an integer too large for a book's 64-bit sequence fields).
@@ -55,6 +50,7 @@ class Venue:
     default_ws_url = ""
     default_rest_url = ""
     ping_interval = None  # seconds between application-level pings
+    rest_per_second = 10.0  # REST requests the runner sends at most, per connection
 
     def __init__(self, books: dict[str, OrderBook], on_book: BookListener,
                  ws_url: str = "", rest_url: str = ""):
@@ -62,8 +58,7 @@ class Venue:
         self.on_book = on_book
         self.ws_url = (ws_url or self.default_ws_url).rstrip("/")
         self.rest_url = (rest_url or self.default_rest_url).rstrip("/")
-        self.http: aiohttp.ClientSession | None = None
-        self.recorder: Recorder | None = None
+        self.fetch: Fetch | None = None  # set by the runner, which owns REST requests
         self.by_id = {self.market_id(symbol): book for symbol, book in books.items()}
         self.link = Link()
         for book in books.values():
@@ -95,20 +90,9 @@ class Venue:
         """Rebuild the book of ``symbol`` (it has been reset to SYNCING)."""
         raise NotImplementedError
 
-    async def fetch(self, path: str, params: dict[str, Any]) -> None:
-        """GET a REST endpoint of this exchange and hand the answer to ``on_rest``."""
-        assert self.http is not None, "the runner opens the HTTP session"
-        async with self.http.get(self.rest_url + path, params=params) as response:
-            body = await response.read()
-            if response.status != 200:
-                raise FeedError(f"GET {path} returned HTTP {response.status}: {body[:200]!r}")
-        if self.recorder is not None:
-            self.recorder.rest(self.name, time.monotonic(), path, params, body)
-        self.apply_rest(path, params, body)
-
     def apply_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         """Hand a REST answer (live, or from a recording) to ``on_rest``; an answer that is not
-        what the protocol says is a FeedError, so the connection and its books start over."""
+        what the protocol says is a FeedError (the runner counts it and asks again)."""
         try:
             self.on_rest(path, params, body)
         except MALFORMED as exc:

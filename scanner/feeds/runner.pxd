@@ -5,7 +5,8 @@ from scanner.feeds.base cimport FeedStats, Venue
 cdef class FeedRunner:
     cdef public Venue venue
     cdef public FeedStats stats
-    cdef public object recorder, backoff, _ws
+    cdef public object recorder, backoff, _ws, _http
+    cdef double _next_request_at
     cdef public bint replaying, _failure_counted
     cdef public double silence_seconds, staleness_seconds
     cdef int _attempts

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Awaitable
+from typing import Any, Awaitable
 
 import aiohttp
 import websockets
@@ -22,6 +22,7 @@ from .base import MALFORMED, FeedError, FeedStats, Venue
 log = logging.getLogger(__name__)
 
 RECONNECT_BACKOFF = Backoff(base=0.5, cap=30.0)
+REST_BACKOFF = Backoff(base=0.5, cap=15.0)
 
 
 class FeedRunner:
@@ -36,7 +37,9 @@ class FeedRunner:
         self.venue = venue
         self.recorder = recorder
         self.replaying = replaying
-        venue.recorder = recorder
+        venue.fetch = self.fetch
+        self._http: aiohttp.ClientSession | None = None
+        self._next_request_at = 0.0
         self.stats = stats
         self.silence_seconds = silence_seconds
         self.staleness_seconds = staleness_seconds
@@ -47,7 +50,7 @@ class FeedRunner:
 
     async def run(self) -> None:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)) as http:
-            self.venue.http = http
+            self._http = http
             while True:
                 started = time.monotonic()
                 self._failure_counted = False
@@ -139,6 +142,42 @@ class FeedRunner:
             if book.state is LIVE:
                 book.mark_unproven()
                 self.venue.on_book(book)
+
+    async def fetch(self, path: str, params: dict[str, Any]) -> None:
+        """GET ``path`` from the exchange's REST API for the venue and hand the answer to
+        ``apply_rest``: requests are paced at the venue's ``rest_per_second`` (a reconnect of
+        many books is no snapshot storm), and a failed or malformed answer is counted as
+        errors{kind="resync"} and asked again after a backoff, until it succeeds."""
+        venue, attempt = self.venue, 0
+        while True:
+            await self._pace()
+            try:
+                body = await self._get(path, params)
+                venue.apply_rest(path, params, body)
+                return
+            except (OSError, FeedError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
+                self._note_error("resync", exc)
+                await asyncio.sleep(REST_BACKOFF.delay(attempt))
+                attempt += 1
+
+    async def _get(self, path: str, params: dict[str, Any]) -> bytes:
+        if self._http is None:
+            raise FeedError("the runner is not running: no HTTP session")
+        async with self._http.get(self.venue.rest_url + path, params=params) as response:
+            body = await response.read()
+            if response.status != 200:
+                raise FeedError(f"GET {path} returned HTTP {response.status}: {body[:200]!r}")
+        if self.recorder is not None:
+            self.recorder.rest(self.venue.name, time.monotonic(), path, params, body)
+        return body
+
+    async def _pace(self) -> None:
+        """Wait for this connection's next REST request slot."""
+        now = time.monotonic()
+        at = max(now, self._next_request_at)
+        self._next_request_at = at + 1.0 / self.venue.rest_per_second
+        if at > now:
+            await asyncio.sleep(at - now)
 
     async def send(self, message: str) -> None:
         if self._ws is not None:

@@ -203,6 +203,7 @@ class MarketModel:
             for symbol, instrument in self.instruments.items():
                 self.books[exchange, symbol] = self._new_book(exchange, instrument)
         self._next_dislocation = self._draw_dislocation_time()
+        self.held: set[str] = set()  # symbols whose books do not change (a quiet market)
 
     def fair(self, base: str, quote: str) -> float:
         return self.prices[base] / self.prices[quote]
@@ -228,6 +229,8 @@ class MarketModel:
             self._random_dislocation()
         rate = self.updates_per_second * dt
         for book in self.books.values():
+            if book.symbol in self.held:
+                continue
             book.pending += rate
             if book.pending >= 1.0:
                 count = int(book.pending)
@@ -418,6 +421,7 @@ class MarketModel:
         bps = rng.uniform(*DISLOCATION_BPS) * rng.choice((-1, 1))
         self.dislocate(book.exchange, book.symbol, bps, rng.uniform(*DISLOCATION_SECONDS))
         self._next_dislocation = self._draw_dislocation_time()
+        self.held: set[str] = set()  # symbols whose books do not change (a quiet market)
 
     def _draw_dislocation_time(self) -> float:
         if self.dislocation_every is None:

@@ -32,6 +32,7 @@ class ExchangeStats:
     connections_accepted: int = 0
     connections_open: int = 0
     faults_injected: Counter = field(default_factory=Counter)  # fault name -> count
+    rest_requests: list[float] = field(default_factory=list)  # monotonic time of each REST GET
 
 
 class Subscriber:

@@ -132,7 +132,8 @@ class SimulatedExchanges:
     def stats(self) -> dict[str, ExchangeStats]:
         """A copy of each exchange's counters."""
         return {name: replace(stats, connections_open=len(self.venues[name].conns),
-                              faults_injected=stats.faults_injected.copy())
+                              faults_injected=stats.faults_injected.copy(),
+                              rest_requests=list(stats.rest_requests))
                 for name, stats in self._stats.items()}
 
     def book(self, exchange: str, symbol: str) -> tuple[list[tuple[str, str]],
@@ -177,12 +178,19 @@ class SimulatedExchanges:
                 self.model.cross(exchange, name, CROSSED_SECONDS if seconds is None else seconds)
         self._stats[exchange].faults_injected[fault] += 1
 
-    def pause(self) -> None:
-        """Freeze the market: books stop changing; pending changes and heartbeats still go out."""
-        self._paused = True
+    def pause(self, symbol: str | None = None) -> None:
+        """Freeze the market (or one symbol's books): they stop changing; pending changes and
+        heartbeats still go out."""
+        if symbol is None:
+            self._paused = True
+        else:
+            self.model.held.add(self._symbol(symbol))
 
-    def resume(self) -> None:
-        self._paused = False
+    def resume(self, symbol: str | None = None) -> None:
+        if symbol is None:
+            self._paused = False
+        else:
+            self.model.held.discard(symbol)
 
     def step(self, dt: float = TICK_SECONDS) -> list[tuple[str, bytes]]:
         """Advance by ``dt`` seconds without the network and return (exchange, frame) for
@@ -272,13 +280,13 @@ class SimulatedExchanges:
         finally:
             venue.close(conn)
 
-    @staticmethod
-    def _http(venue: Venue, conn: ServerConnection, request: Request) -> Response | None:
+    def _http(self, venue: Venue, conn: ServerConnection, request: Request) -> Response | None:
         """WebSocket handshakes go on (404 on a wrong path); plain GETs are REST calls."""
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None if venue.accepts(request.path) else conn.respond(HTTPStatus.NOT_FOUND,
                                                                          "Not Found\n")
         path, _, query = request.path.partition("?")
+        self._stats[venue.name].rest_requests.append(time.monotonic())
         status, body = venue.rest(path, dict(parse_qsl(query)))
         if venue.cut_answers and status == HTTPStatus.OK:  # the bad_rest fault
             venue.cut_answers -= 1

@@ -7,7 +7,6 @@ from scanner.feeds.base cimport Venue
 cdef class Binance(Venue):
     cdef public dict buffers  # symbol -> diffs waiting for a snapshot
     cdef dict depth_streams, ticker_streams  # stream name -> book
-    cdef object _snapshot_slots
 
     @cython.locals(message=dict)
     cpdef handle(self, frame, double received_at)

@@ -29,7 +29,6 @@ class Binance(Venue):
             stream = self.market_id(symbol).lower()
             self.depth_streams[f"{stream}@depth@100ms"] = book
             self.ticker_streams[f"{stream}@bookTicker"] = book
-        self._snapshot_slots = asyncio.Semaphore(4)
 
     @staticmethod
     def market_id(symbol: str) -> str:
@@ -87,14 +86,14 @@ class Binance(Venue):
         await asyncio.gather(*(self.resync(symbol, send) for symbol in self.books))
 
     async def resync(self, symbol: str, send: Send) -> None:
-        """Fetch REST snapshots until one joins the buffered diffs (Binance's procedure)."""
+        """Fetch REST snapshots until one joins the buffered diffs (Binance's procedure; the
+        runner paces, retries and counts the requests)."""
         book = self.books[symbol]
         self.buffers[symbol].clear()
-        async with self._snapshot_slots:
-            while book.state is not LIVE:
-                await self.fetch("/api/v3/depth", {"symbol": self.market_id(symbol), "limit": SNAPSHOT_LIMIT})
-                if book.state is not LIVE:
-                    await asyncio.sleep(0.2)
+        while book.state is not LIVE:
+            await self.fetch("/api/v3/depth", {"symbol": self.market_id(symbol), "limit": SNAPSHOT_LIMIT})
+            if book.state is not LIVE:
+                await asyncio.sleep(0.2)
         self.on_book(book)
 
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
