@@ -467,6 +467,39 @@ def test_report_text_and_csv_match_the_ledger(tmp_path):
     ledger.trader.close()
 
 
+def test_report_shows_a_residual_closed_at_a_gain_as_a_positive_pnl(rig):
+    opened(rig)
+    rig.book("b", [["59950", "2"]], [["59960", "2"]])  # the sell misses ...
+    rig.at(0.25)
+    rig.book("a", [["60500", "1"]], [["60510", "1"]])  # ... and BTC rises before the close
+    rig.at(1.0)
+    text = report(rig.config.ledger_path)
+    gain = -D("60060") + D("60500") - D("60.5")
+    assert f"leg failures            1 (100.0% of trades), residual PnL +{gain:,.2f} USDT" in text
+    assert f"{'1':>9} {gain:>+10,.2f}" in text.split("by pair")[1].split("by exchange")[0]
+    assert "cost" not in text
+
+
+def test_report_values_every_asset_with_a_book_in_the_reporting_currency(tmp_path):
+    sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    store = BookStore({"a": symbols, "b": symbols}, 50, {"a": 60.0, "b": 60.0})
+    for (exchange, symbol), book in store.books.items():
+        mid = (60000 if symbol == "BTC/USDT" else 3000) + (10 if exchange == "b" else 0)
+        book.load_snapshot([[str(mid - 5), "1"]], [[str(mid + 5), "1"]], 1, 1, T0)
+    meta = metadata()
+    config = PaperConfig(enabled=True, ledger_path=str(tmp_path / "l.sqlite"), rebalance_threshold=0.0,
+                         balances={"a": {"USDT": 1000.0, "ETH": 1.0}, "b": {"BTC": 0.5}})
+    trader = PaperTrader(config, store, CostModel(meta, {}), meta, sched)
+    trader.open()
+    sched.advance(T0 + 3600.0)  # no trade, and every book long stale (a replay ends like this)
+    trader.close()
+    text = report(config.ledger_path)
+    assert "valued in USDT at last known mid prices: BTC 60005.0, ETH 3005.0" in text
+    assert "not valued" not in text
+    assert "PnL, marked to market   +0.00 USDT   (start 34,007.50 -> now 34,007.50)" in text
+
+
 def test_report_on_a_missing_ledger_is_one_line(tmp_path):
     with pytest.raises(LedgerError, match="does not exist"):
         report(tmp_path / "nothing.sqlite")
