@@ -24,7 +24,7 @@ SYMBOLS = ["BTC/USDT", "ETH/USDT"]
 EXCHANGES = ["binance", "okx", "bybit"]
 TIGHT = {"USDT": 1500.0, "BTC": 0.02, "ETH": 0.4}  # about 1,200-1,500 USDT each: one trade empties a side
 SECONDS = 12.0
-QUICK = 0.05  # the issue: with paper on, 47 % of opportunities closed within 50 ms
+QUICK = 0.05  # seconds; the issue: with paper on, 47 % of opportunities closed within 50 ms
 
 
 @dataclass
@@ -39,9 +39,9 @@ class Lifetimes:
     def of(self, kind: EventType) -> list[OpportunityEvent]:
         return [e for e in self.events if e.type is kind]
 
-    def quick_share(self) -> float:
-        closed = self.of(EventType.CLOSED)
-        return sum(e.duration < QUICK for e in closed) / len(closed)
+    def quick(self) -> int:
+        """How many opportunities closed within ``QUICK`` seconds of opening."""
+        return sum(e.duration < QUICK for e in self.of(EventType.CLOSED))
 
 
 def paper_config(config: Config, ledger: Path) -> None:
@@ -93,12 +93,12 @@ def test_the_paper_trading_scanner_reports_the_opportunities_the_other_one_does(
     assert len(trades) >= 3
     assert any(float(qty) < 0.9 * sizes[event_id] for event_id, qty in trades)  # paper was short of funds
     # each scanner reads its own sockets, so a frame of one exchange may reach them on either side
-    # of another's: allow a few opportunities of difference (before the fix, paper closed and
-    # reopened the ones it traded, 47 % of them within 50 ms)
+    # of another's: allow two opportunities of difference (before the fix, the paper-trading
+    # scanner closed the ones it traded at once: 11 of its 17 within 50 ms, none of the other's 18)
     opened_off, opened_on = Counter(opened_keys(off)), Counter(opened_keys(on))
-    assert sum(opened_off.values()) >= 15
+    assert sum(opened_off.values()) >= 10
     assert sum(((opened_on - opened_off) + (opened_off - opened_on)).values()) <= 2
-    assert abs(on.quick_share() - off.quick_share()) <= 0.1
+    assert abs(on.quick() - off.quick()) <= 2
 
 
 def opened_keys(lifetimes: Lifetimes) -> list[tuple[str, str, str]]:
