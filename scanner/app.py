@@ -76,7 +76,8 @@ class Scanner:
         if config.paper.enabled:
             self.paper = PaperTrader(config.paper, self.store, self.costs, metadata, self.scheduler)
             self.paper.open()
-            self.engine.size_limit = self.paper.size_limit
+            if not live:  # the virtual clock schedules without a loop; live, ``run`` starts it
+                self.paper.start()
             self.listeners.append(self.paper.on_event)
             self.collector.extra.append(self.paper.metric_families)
         self.alerter: Alerter | None = None
@@ -133,6 +134,8 @@ class Scanner:
     async def run(self, duration: float | None = None, view: TextIO | None = None,
                   view_interval: float = 1.0) -> None:
         """Run until cancelled, or for ``duration`` seconds; print the live view to ``view``."""
+        if self.paper is not None:
+            self.paper.start()
         if self.alerter is not None:
             await self.alerter.start()
         if self.metrics is not None:

@@ -60,10 +60,9 @@ class Rig:
         self.config = PaperConfig(**{**settings, **paper})
         self.trader = PaperTrader(self.config, self.store, self.costs, self.meta, self.sched, seed=seed)
         self.trader.open()
-        self.engine = SpreadEngine(self.store, self.costs,
-                                   ScannerConfig(symbols=[SYMBOL], notional_cap=1e9),
-                                   size_limit=self.trader.size_limit, clock=self.sched.monotonic,
-                                   wall_clock=self.sched.wall)
+        self.trader.start()
+        self.engine = SpreadEngine(self.store, self.costs, ScannerConfig(symbols=[SYMBOL], notional_cap=1e9),
+                                   clock=self.sched.monotonic, wall_clock=self.sched.wall)
 
     def book(self, exchange, bids, asks):
         self.store.books[exchange, SYMBOL].load_snapshot(bids, asks, 1, 1, self.sched.monotonic())
@@ -167,9 +166,11 @@ def test_an_asset_is_valued_only_at_prices_in_the_reporting_currency(tmp_path):
 # --- trades ----------------------------------------------------------------------------------------
 
 def test_both_legs_fill_in_full_at_their_limits(rig):
-    event = opened(rig)
-    assert (event.opportunity.size, event.opportunity.buy_limit, event.opportunity.sell_limit) == (1.0, 60000.0, 60200.0)
-    assert rig.order(".buy")["status"] == "sent"
+    event = opened(rig)  # the market: 2 BTC up to 60010 / 60190; b holds 1 BTC to sell
+    assert (event.opportunity.size, event.opportunity.buy_limit, event.opportunity.sell_limit) == (2.0, 60010.0, 60190.0)
+    orders = rig.rows("SELECT side, qty, limit_price, status FROM orders ORDER BY side")
+    assert [(side, D(qty), D(limit), status) for side, qty, limit, status in orders] == [
+        ("buy", 1, 60000, "sent"), ("sell", 1, 60200, "sent")]  # its own size: the books walked again
     rig.at(0.25)
     buy, sell = rig.order(".buy"), rig.order(".sell")
     assert (buy["status"], buy["filled"], buy["quote"], buy["fee"]) == ("filled", 1, D("60000"), D("60"))
@@ -178,8 +179,7 @@ def test_both_legs_fill_in_full_at_their_limits(rig):
     assert rig.balance("b", "BTC") == 0 and rig.balance("b", "USDT") == D("60139.8")
     ((status, predicted, realised),) = rig.rows("SELECT status, predicted, realised FROM trades")
     assert status == "done" and D(realised) == D("79.8")
-    before_transfer = event.opportunity.net_profit + event.opportunity.costs.transfer_fee
-    assert float(predicted) == pytest.approx(before_transfer)  # 200 - 120.2 fees, as realised: transfers apart
+    assert D(predicted) == D("79.8")  # 200 - 120.2 fees at the size sent, as realised: transfers apart
 
 
 def test_each_leg_fills_against_the_book_as_it_is_when_it_arrives(rig):
@@ -227,7 +227,7 @@ def test_partial_fill_leaves_a_residual_closed_on_the_better_book_without_reusin
     assert D(pnl) == basis + D("36060") - D("36.06")
     ((predicted, realised),) = rig.rows("SELECT predicted, realised FROM trades")
     assert D(realised) == -D("60060") + (D("24080") - D("24.08")) + (D("36060") - D("36.06"))
-    assert float(predicted) == pytest.approx((event.opportunity.net_profit + event.opportunity.costs.transfer_fee) * 0.4)
+    assert event.opportunity.size == 2.0 and D(predicted) == (D("200") - D("60") - D("60.2")) * D("0.4")  # sized to 1 BTC
 
 
 def test_a_leg_misses_on_a_book_that_is_resyncing_at_arrival(rig):
@@ -266,13 +266,21 @@ def test_thresholds_duplicates_and_pairs_in_flight(rig):
     assert len(rig.rows("SELECT * FROM trades")) == 1
 
 
-def test_size_limit_is_free_quote_over_the_fee_and_free_base_and_reserves_in_flight_orders(rig):
-    quote, base = rig.trader.size_limit(SYMBOL, "a", "b")
-    assert quote == pytest.approx(100_000 / 1.001) and base == 1.0
-    opened(rig)
-    quote, base = rig.trader.size_limit(SYMBOL, "a", "b")
-    assert quote == pytest.approx((100_000 - 60060) / 1.001, abs=1e-6) and base == 0.0
-    assert rig.trader.size_limit(SYMBOL, "b", "a") == (0.0, 0.0)
+def test_paper_sizes_from_the_quote_free_over_the_fee_and_the_base_free_with_in_flight_orders_reserved(tmp_path):
+    rig = Rig(tmp_path / "l.sqlite", balances={"a": {"USDT": 30030.0}, "b": {"BTC": 3.0}})
+    rig.book("a", *A_BOOK)
+    rig.book("b", *B_BOOK)
+    (event,) = rig.engine.evaluate(SYMBOL)
+    market = event.opportunity  # 2 BTC, whatever paper holds
+    sized = rig.trader.sized(market)  # 30030 USDT buys 1/2 BTC at 60000 with the 10 bps fee
+    assert (sized.size, sized.buy_limit, sized.sell_limit) == (pytest.approx(0.5), 60000.0, 60200.0)
+    assert sized.net_profit == pytest.approx(0.5 * (60200 - 60000) - 30 - 30.1 - sized.costs.transfer_fee)
+    rig.trader.on_event(event)
+    assert rig.trader.sized(market) is None  # all of a's USDT is reserved by the buy in flight
+    rig.at(0.25)
+    rig.trader.ledger.balances["a", "USDT"] = D("1e9")
+    assert rig.trader.sized(market) is market  # the market fits: its size as reported
+    rig.trader.close()
 
 
 def test_order_size_is_rounded_down_to_the_lot_step_and_checked_against_the_minimum_notional(tmp_path):
@@ -308,7 +316,7 @@ def test_rebalancing_pays_the_fee_and_keeps_funds_in_transit_for_the_network_tim
     rig = Rig(tmp_path / "l.sqlite", rebalance_threshold=0.5, transfer_seconds={"BTC": 600.0})
     rig.book("a", *A_BOOK)
     rig.book("b", *B_BOOK)
-    opened(rig)
+    market = opened(rig).opportunity
     rig.at(0.25)  # b sold its only BTC: a (1 BTC, target 0) sends it back (and b sends a USDT)
     ((asset, src, dst, network, amount, fee, fee_quote, sent, arrive, status),) = rig.rows(
         "SELECT asset, src, dst, network, amount, fee, fee_quote, sent_at, arrive_at, status FROM transfers "
@@ -316,7 +324,7 @@ def test_rebalancing_pays_the_fee_and_keeps_funds_in_transit_for_the_network_tim
     assert (asset, src, dst, network, D(amount), D(fee), status) == ("BTC", "a", "b", "BTC", 1, D("0.0002"), "in_transit")
     assert arrive - sent == 600.0 and D(fee_quote) == D("0.0002") * (D("60000") + D("60200")) / 2
     assert rig.balance("a", "BTC") == 0 and rig.balance("b", "BTC") == 0
-    assert rig.trader.size_limit(SYMBOL, "a", "b")[1] == 0.0  # nothing to sell until it lands
+    assert rig.trader.sized(market) is None  # nothing to sell until it lands
     rig.at(599.0)
     assert rig.balance("b", "BTC") == 0
     rig.at(601.0)
@@ -446,7 +454,8 @@ def test_report_text_and_csv_match_the_ledger(tmp_path):
     text = report(rig.config.ledger_path, tmp_path / "trades.csv")
     assert f"PnL, marked to market   {pnl:+,.2f} USDT" in text
     assert "trades                  2   fill ratio 83.3% of ordered size" in text  # (1 + 1 + 0.5 + 0) / 3
-    assert "leg failures            1 (50.0% of trades), cost 65.00 USDT" in text
+    assert "leg failures            1 (50.0% of trades), residual PnL -65.00 USDT" in text
+    assert "  BTC/USDT    a         b              2   83.3%      +79.80      +14.80         1     -65.00" in text
     assert "transfers               2, fees 13.02 USDT, 1 in transit" in text  # BTC back to b, USDT to a
     with (tmp_path / "trades.csv").open() as f:
         rows = list(csv.DictReader(f))
@@ -456,6 +465,39 @@ def test_report_text_and_csv_match_the_ledger(tmp_path):
         assert (row["id"], row["qty"], row["predicted"], row["realised"]) == (trade_id, qty, predicted, realised)
     assert rows[0]["buy_vwap"] == "60000" and rows[1]["residual"] == "0.5" and rows[1]["residual_status"] == "closed"
     ledger.trader.close()
+
+
+def test_report_shows_a_residual_closed_at_a_gain_as_a_positive_pnl(rig):
+    opened(rig)
+    rig.book("b", [["59950", "2"]], [["59960", "2"]])  # the sell misses ...
+    rig.at(0.25)
+    rig.book("a", [["60500", "1"]], [["60510", "1"]])  # ... and BTC rises before the close
+    rig.at(1.0)
+    text = report(rig.config.ledger_path)
+    gain = -D("60060") + D("60500") - D("60.5")
+    assert f"leg failures            1 (100.0% of trades), residual PnL +{gain:,.2f} USDT" in text
+    assert f"{'1':>9} {gain:>+10,.2f}" in text.split("by pair")[1].split("by exchange")[0]
+    assert "cost" not in text
+
+
+def test_report_values_every_asset_with_a_book_in_the_reporting_currency(tmp_path):
+    sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    store = BookStore({"a": symbols, "b": symbols}, 50, {"a": 60.0, "b": 60.0})
+    for (exchange, symbol), book in store.books.items():
+        mid = (60000 if symbol == "BTC/USDT" else 3000) + (10 if exchange == "b" else 0)
+        book.load_snapshot([[str(mid - 5), "1"]], [[str(mid + 5), "1"]], 1, 1, T0)
+    meta = metadata()
+    config = PaperConfig(enabled=True, ledger_path=str(tmp_path / "l.sqlite"), rebalance_threshold=0.0,
+                         balances={"a": {"USDT": 1000.0, "ETH": 1.0}, "b": {"BTC": 0.5}})
+    trader = PaperTrader(config, store, CostModel(meta, {}), meta, sched)
+    trader.open()
+    sched.advance(T0 + 3600.0)  # no trade, and every book long stale (a replay ends like this)
+    trader.close()
+    text = report(config.ledger_path)
+    assert "valued in USDT at last known mid prices: BTC 60005.0, ETH 3005.0" in text
+    assert "not valued" not in text
+    assert "PnL, marked to market   +0.00 USDT   (start 34,007.50 -> now 34,007.50)" in text
 
 
 def test_report_on_a_missing_ledger_is_one_line(tmp_path):

@@ -4,7 +4,7 @@ from scanner.book cimport OrderBook
 
 
 cdef class SpreadEngine:
-    cdef public object store, costs, config, size_limit, clock, wall_clock, new_id, emit
+    cdef public object store, costs, config, clock, wall_clock, new_id, emit
     cdef public dict open
     cdef public set suspect
     cdef public object opened_total, suspects_total

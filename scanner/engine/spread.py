@@ -24,7 +24,6 @@ if TYPE_CHECKING:
 PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange)
 Emit = Callable[[list[OpportunityEvent]], None]
 _INF = float("inf")
-SizeLimit = Callable[[str, str, str], tuple[float, float]]  # -> (max quote to spend, max base to sell)
 
 
 @dataclass(slots=True)
@@ -63,7 +62,7 @@ class SpreadEngine:
     """Prices cross-exchange trades for a symbol and tracks their lifecycle."""
 
     def __init__(self, store: BookStore, costs: CostModel, config: ScannerConfig,
-                 size_limit: SizeLimit | None = None, clock: Callable[[], float] = time.monotonic,
+                 clock: Callable[[], float] = time.monotonic,
                  wall_clock: Callable[[], float] = time.time,
                  new_id: Callable[[], str] = lambda: uuid.uuid4().hex):
         """``new_id`` names each opportunity lifecycle: unique across runs by default (webhook
@@ -71,7 +70,6 @@ class SpreadEngine:
         self.store = store
         self.costs = costs
         self.config = config
-        self.size_limit = size_limit
         self.clock = clock
         self.wall_clock = wall_clock
         self.new_id = new_id
@@ -193,15 +191,9 @@ class SpreadEngine:
     def _price(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float) -> Opportunity | None:
         symbol = key[0]
         costs = self.costs
-        cap, max_base = self.config.notional_cap, float("inf")
-        if self.size_limit is not None:
-            quote_room, base_room = self.size_limit(*key)
-            cap, max_base = min(cap, quote_room), base_room
-            if cap <= 0 or max_base <= 0:
-                return None
         return price_trade(
             buy, sell, costs.taker_fee(buy.exchange, symbol), costs.taker_fee(sell.exchange, symbol),
-            costs.transfer(symbol.split("/")[0], buy.exchange, sell.exchange), cap, wall, max_base)
+            costs.transfer(symbol.split("/")[0], buy.exchange, sell.exchange), self.config.notional_cap, wall)
 
     def _qualifies(self, opportunity: Opportunity) -> bool:
         return (opportunity.net_profit > 0.0

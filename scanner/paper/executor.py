@@ -1,7 +1,10 @@
 """Paper execution against the live books, with latency, inventory, leg risk and transfers.
 
-An opened (or updated, when nothing is in flight for the pair) opportunity that clears
-``min_net_profit`` sends two immediate-or-cancel limit orders at the opportunity's limit prices.
+The engine reports the market; the trader sizes its own orders. An opened (or updated, when
+nothing is in flight for the pair) opportunity is re-priced on the same books within the quote
+free on the buy exchange and the base free on the sell exchange (the engine's walk, capped by
+that inventory); when that still clears ``min_net_profit`` it sends two immediate-or-cancel limit
+orders at the limit prices of that size.
 Each reaches its exchange after that exchange's latency plus seeded jitter and fills against the
 book as it is then, up to its limit, paying the taker fee. When the legs fill different sizes the
 difference is a residual position, closed by a market order on the better of the two books after
@@ -26,6 +29,7 @@ from ..clock import Scheduler
 from ..config import PaperConfig
 from ..engine.costs import CostModel
 from ..engine.opportunity import EventType, Opportunity, OpportunityEvent
+from ..engine.pricing import price_trade
 from ..engine.spread import BookStore
 from ..metadata import Metadata
 from .fills import AMOUNT, QTY, ZERO, Fill, Liquidity, amount, amount_up, dec, floor_to, take
@@ -58,17 +62,17 @@ class PaperTrader:
         self.currency = _main_quote(store)  # PnL and fee values are in this asset
         self.marks: dict[str, tuple[str, Decimal]] = {}  # asset -> (quote, mid)
         self._reserved: dict[Key, Decimal] = {}
-        self._free: dict[Key, float] = {}  # balance - reserved, as float, for size_limit
         self._busy: set[PairKey] = set()  # pairs with a trade in flight or a residual being closed
         self._transit: dict[tuple[str, str], Transfer] = {}  # (asset, dst) -> transfer
         self._open = False
+        self._resume: list[Callable[[], None]] = []  # work found by ``open``, run by ``start``
 
     # --- lifecycle -------------------------------------------------------------------------------
 
     def open(self) -> None:
-        """Open the ledger (first run: record the starting balances) and resume unfinished work:
-        orders lost in a stop are marked lost, their trades settled; open residuals are closed
-        again, transfers in transit land at their arrival time."""
+        """Open the ledger (first run: record the starting balances) and find the unfinished work
+        ``start`` resumes: orders lost in a stop are marked lost (their trades settled), open
+        residuals are closed again, transfers in transit land at their arrival time."""
         now = self.scheduler.wall()
         self.ledger = Ledger(self.config.ledger_path)
         self._open = True
@@ -79,47 +83,54 @@ class PaperTrader:
         self.exchanges = sorted({exchange for exchange, _ in self.ledger.start})
         self.marks = self.ledger.marks()
         self.totals = self.ledger.totals()
-        for key in self.ledger.balances:
-            self._refresh(key)
         for transfer in self.ledger.in_transit():
             self._transit[transfer.asset, transfer.dst] = transfer
-            self._later(max(0.0, transfer.arrive_at - now), partial(self._land, transfer))
+            self._resume.append(partial(self._land_at, transfer))
         self.ledger.abandon_unarrived()
         for trade, residual in self.ledger.unfinished():
             self._busy.add(trade.key)
             if residual is None:
-                self._settle(trade)
+                self._resume.append(partial(self._settle, trade))
             elif residual.remaining:
-                self._schedule_close(trade, residual)
+                self._resume.append(partial(self._schedule_close, trade, residual))
             else:  # stopped after the last close fill was booked
-                self._closed(trade, residual)
+                self._resume.append(partial(self._closed, trade, residual))
+
+    def start(self) -> None:
+        """Resume the work ``open`` found. Live, this schedules on the running event loop, so
+        it is called once the loop runs (the scanner's ``run``); a virtual clock needs none."""
+        resume, self._resume = self._resume, []
+        for work in resume:
+            work()
+
+    def _land_at(self, transfer: Transfer) -> None:
+        self._later(max(0.0, transfer.arrive_at - self.scheduler.wall()), partial(self._land, transfer))
 
     def close(self) -> None:
-        """Close the ledger; work still scheduled is dropped, as in a crash (``open`` resumes it)."""
+        """Record the last known prices of every book and close the ledger; work still scheduled
+        is dropped, as in a crash (``open`` resumes it)."""
         self._open = False
+        self.ledger.save_marks(self._marks_now(any_age=True), self.scheduler.wall())
         self.ledger.close()
 
     def _later(self, delay: float, callback: Callable[[], None]) -> None:
         self.scheduler.call_later(delay, lambda: self._open and callback())
 
-    # --- engine hooks ----------------------------------------------------------------------------
-
-    def size_limit(self, symbol: str, buy_exchange: str, sell_exchange: str) -> tuple[float, float]:
-        """(quote available on the buy exchange / (1 + taker fee), base available on the sell exchange)."""
-        base, quote = symbol.split("/")
-        fee = self.costs.taker_fee(buy_exchange, symbol)
-        return self._free.get((buy_exchange, quote), 0.0) / (1.0 + fee), self._free.get((sell_exchange, base), 0.0)
+    # --- opportunities ---------------------------------------------------------------------------
 
     def on_event(self, event: OpportunityEvent) -> None:
-        """Send both legs of an opportunity that clears the paper threshold (one trade per event)."""
+        """Send both legs of an opportunity that clears the paper threshold at the size the free
+        inventory allows (one trade per event)."""
         opp = event.opportunity
-        if (event.type is EventType.CLOSED or opp.blocked or opp.key in self._busy
-                or opp.net_profit <= 0.0 or opp.net_profit < self.config.min_net_profit):
+        if event.type is EventType.CLOSED or opp.blocked or opp.key in self._busy or not self._clears(opp):
+            return
+        opp = self.sized(opp)  # a smaller size nets less: what does not clear in full never does
+        if opp is None or not self._clears(opp):
             return
         qty = self._order_qty(opp)
         if qty <= 0:
             return
-        trade = self._new_trade(event, qty)
+        trade = self._new_trade(event, opp, qty)
         if not self.ledger.insert_trade(trade):
             return  # this event was traded already
         self._busy.add(trade.key)
@@ -130,6 +141,28 @@ class PaperTrader:
         self._reserve(trade.sell, (trade.sell_exchange, base), qty)
         for order in (trade.buy, trade.sell):
             self._send(order, partial(self._leg_arrived, trade, order))
+
+    def _clears(self, opp: Opportunity) -> bool:
+        return opp.net_profit > 0.0 and opp.net_profit >= self.config.min_net_profit
+
+    def sized(self, opp: Opportunity) -> Opportunity | None:
+        """``opp`` within the quote free on its buy exchange (fee included) and the base free on
+        its sell exchange: itself when they cover it, else the same books walked again up to
+        them (None when nothing profitable fits). Called as the engine emits ``opp``, so the
+        books are the ones it was priced on."""
+        base, quote = opp.symbol.split("/")
+        buy_fee = self.costs.taker_fee(opp.buy_exchange, opp.symbol)
+        quote_room = float(self._available((opp.buy_exchange, quote))) / (1.0 + buy_fee)
+        base_room = float(self._available((opp.sell_exchange, base)))
+        if opp.notional <= quote_room and opp.size <= base_room:
+            return opp
+        if quote_room <= 0.0 or base_room <= 0.0:
+            return None
+        return price_trade(
+            self.store.books[opp.buy_exchange, opp.symbol], self.store.books[opp.sell_exchange, opp.symbol],
+            buy_fee, self.costs.taker_fee(opp.sell_exchange, opp.symbol),
+            self.costs.transfer(base, opp.buy_exchange, opp.sell_exchange),
+            min(quote_room, opp.notional), opp.detected_at, min(base_room, opp.size))
 
     def _order_qty(self, opp: Opportunity) -> Decimal:
         """The opportunity's size within the funds free now, on the coarser lot step of both
@@ -145,8 +178,7 @@ class PaperTrader:
         min_notional = max([ZERO] + [dec(m.min_notional) for m in markets if m and m.min_notional])
         return qty if qty * dec(opp.buy_price) >= min_notional else ZERO
 
-    def _new_trade(self, event: OpportunityEvent, qty: Decimal) -> Trade:
-        opp = event.opportunity
+    def _new_trade(self, event: OpportunityEvent, opp: Opportunity, qty: Decimal) -> Trade:
         trade_id = f"{event.id}@{round(event.last_seen * 1e6)}"  # one trade per event and evaluation
         now = self.scheduler.wall()
 
@@ -197,8 +229,6 @@ class PaperTrader:
             residual.flows += order.flow
         deltas = {(order.exchange, base): sign * fill.qty, (order.exchange, quote): order.flow}
         self.ledger.book_order(order, fill, deltas, self._marks_now(), residual)
-        for key in deltas:
-            self._refresh(key)
 
     # --- settlement and leg risk -----------------------------------------------------------------
 
@@ -292,13 +322,9 @@ class PaperTrader:
     def _available(self, key: Key) -> Decimal:
         return self.ledger.balance(*key) - self._reserved.get(key, ZERO)
 
-    def _refresh(self, key: Key) -> None:
-        self._free[key] = float(self._available(key))
-
     def _reserve(self, order: Order, key: Key, size: Decimal) -> None:
         order.reserved = size
         self._reserved[key] = self._reserved.get(key, ZERO) + size
-        self._refresh(key)
 
     def _release(self, order: Order) -> None:
         if order.reserved:
@@ -306,7 +332,6 @@ class PaperTrader:
             key = (order.exchange, quote if order.is_buy else base)
             self._reserved[key] -= order.reserved
             order.reserved = ZERO
-            self._refresh(key)
 
     # --- transfers -------------------------------------------------------------------------------
 
@@ -330,7 +355,6 @@ class PaperTrader:
         transfer = Transfer(asset, src, dst, route.network, size, route.fee, amount(route.fee * self._price(asset)),
                             now, now + seconds)
         self.ledger.send_transfer(transfer)
-        self._refresh((src, asset))
         self._transit[asset, dst] = transfer
         self.totals.transfer_fees += transfer.fee_quote
         self._later(seconds, partial(self._land, transfer))
@@ -338,21 +362,26 @@ class PaperTrader:
     def _land(self, transfer: Transfer) -> None:
         self.ledger.land_transfer(transfer)
         del self._transit[transfer.asset, transfer.dst]
-        self._refresh((transfer.dst, transfer.asset))
         self._rebalance([transfer.asset])
 
     # --- valuation and metrics -------------------------------------------------------------------
 
-    def _marks_now(self) -> list[tuple[str, str, Decimal]]:
+    def _marks_now(self, any_age: bool = False) -> list[tuple[str, str, Decimal]]:
         """Update the marks from the usable books: (base, currency, mean mid) per symbol quoted
-        in the reporting currency (BTC/USDC does not price BTC in a USDT ledger)."""
+        in the reporting currency (BTC/USDC does not price BTC in a USDT ledger). With
+        ``any_age``, a symbol without a usable book is marked from its books in sync however
+        long ago they last changed (their last known prices: the end of a replay runs the clock
+        on to the last transfer's arrival)."""
         now = self.scheduler.monotonic()
         marks = []
         for symbol, books in self.store.by_symbol.items():
             base, quote = symbol.split("/")
             if quote != self.currency:
                 continue
-            mids = [(book.best_bid() + book.best_ask()) / 2.0 for book in books if book.is_usable(now)]
+            usable = [book for book in books if book.is_usable(now)]
+            if not usable and any_age:
+                usable = [book for book in books if book.is_usable(book.received_at)]  # in sync, two-sided
+            mids = [(book.best_bid() + book.best_ask()) / 2.0 for book in usable]
             if mids:
                 marks.append((base, quote, dec(sum(mids) / len(mids))))
                 self.marks[base] = (quote, marks[-1][2])

@@ -242,10 +242,14 @@ class Ledger:
                                         order.arrived_at, order.reason, order.id))
             db.executemany("INSERT INTO fills VALUES (?, ?, ?, ?, ?)",
                            [(order.id, i, str(p), str(q), order.arrived_at) for i, (p, q) in enumerate(fill.levels)])
-            db.executemany("INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?)",
-                           [(asset, quote, str(price), order.arrived_at) for asset, quote, price in marks])
+            _write_marks(db, marks, order.arrived_at)
             new = self._write_balances(db, deltas)
         self.balances.update(new)
+
+    def save_marks(self, marks: Iterable[tuple[str, str, Decimal]], at: float) -> None:
+        """Record (asset, quote, mid) marks as the last known prices."""
+        with self._tx() as db:
+            _write_marks(db, marks, at)
 
     def save_trade(self, trade: Trade, residual: Residual | None) -> None:
         with self._tx() as db:
@@ -335,6 +339,11 @@ def _insert_order(db: sqlite3.Connection, order: Order) -> None:
                 str(order.qty), None if order.limit is None else str(order.limit), str(order.fee_rate),
                 order.sent_at, order.status, str(order.filled), str(order.quote), str(order.fee),
                 order.arrived_at, order.reason))
+
+
+def _write_marks(db: sqlite3.Connection, marks: Iterable[tuple[str, str, Decimal]], at: float) -> None:
+    db.executemany("INSERT OR REPLACE INTO marks VALUES (?, ?, ?, ?)",
+                   [(asset, quote, str(price), at) for asset, quote, price in marks])
 
 
 def _save_residual(db: sqlite3.Connection, residual: Residual) -> None:

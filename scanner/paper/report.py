@@ -45,7 +45,7 @@ class _Pair:
     predicted: Decimal = ZERO
     realised: Decimal = ZERO
     leg_failures: int = 0
-    leg_cost: Decimal = ZERO
+    leg_pnl: Decimal = ZERO  # what closing (or holding) the residuals gained (+) or lost (-)
 
 
 @dataclass
@@ -142,7 +142,7 @@ def _pair_stats(ledger: _Ledger) -> dict[tuple[str, str, str], _Pair]:
         if residual is not None:
             pair.leg_failures += 1
             if residual["pnl"] is not None:
-                pair.leg_cost -= Decimal(residual["pnl"])
+                pair.leg_pnl += Decimal(residual["pnl"])
     return pairs
 
 
@@ -154,7 +154,7 @@ def _summary(ledger: _Ledger, path: Path) -> list[str]:
     pnl = mark_to_market(ledger.start, holdings, ledger.price)
     total = _Pair()
     for pair in _pair_stats(ledger).values():
-        for name in ("trades", "ordered", "filled", "predicted", "realised", "leg_failures", "leg_cost"):
+        for name in ("trades", "ordered", "filled", "predicted", "realised", "leg_failures", "leg_pnl"):
             setattr(total, name, getattr(total, name) + getattr(pair, name))
     fees = sum((Decimal(t["fee_quote"]) for t in ledger.transfers), ZERO)
     moving = sum(1 for t in ledger.transfers if t["status"] == "in_transit")
@@ -174,7 +174,7 @@ def _summary(ledger: _Ledger, path: Path) -> list[str]:
         f"realised profit         {total.realised:+,.2f} {cur}   (fills, trading fees and residual closes; "
         "withdrawal fees are under transfers)",
         f"leg failures            {total.leg_failures} ({_ratio(Decimal(total.leg_failures), Decimal(total.trades))} "
-        f"of trades), cost {total.leg_cost:,.2f} {cur}" + (f", {closing} being closed" if closing else ""),
+        f"of trades), residual PnL {total.leg_pnl:+,.2f} {cur}" + (f", {closing} being closed" if closing else ""),
         f"transfers               {len(ledger.transfers)}, fees {fees:,.2f} {cur}" + (f", {moving} in transit" if moving else ""),
     ]
     return lines
@@ -183,10 +183,10 @@ def _summary(ledger: _Ledger, path: Path) -> list[str]:
 def _pairs(ledger: _Ledger) -> list[str]:
     lines = ["", "by pair",
              f"  {'symbol':<11} {'buy':<9} {'sell':<9} {'trades':>6} {'fill':>7} {'predicted':>11} {'realised':>11} "
-             f"{'leg fails':>9} {'leg cost':>10}"]
+             f"{'leg fails':>9} {'leg PnL':>10}"]
     for (symbol, buy, sell), p in sorted(_pair_stats(ledger).items()):
         lines.append(f"  {symbol:<11} {buy:<9} {sell:<9} {p.trades:>6} {_ratio(p.filled, p.ordered):>7} "
-                     f"{p.predicted:>+11,.2f} {p.realised:>+11,.2f} {p.leg_failures:>9} {p.leg_cost:>10,.2f}")
+                     f"{p.predicted:>+11,.2f} {p.realised:>+11,.2f} {p.leg_failures:>9} {p.leg_pnl:>+10,.2f}")
     return lines
 
 
