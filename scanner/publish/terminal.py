@@ -248,8 +248,8 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str],
     title = Text.assemble(("arbscan", "bold"), f"  {len(tradeable)} tradeable · {len(blocked)} blocked · "
                           f"{len(suspect)} suspect", style="")
     legend = Text("net: after both taker fees and the transfer. blocked: no network open for withdrawal and "
-                  f"deposit, not tradeable (its net leaves out the transfer). suspect: gross spread over the "
-                  "plausibility ceiling, not an opportunity.", style="dim")
+                  "deposit, not tradeable (its net leaves out the transfer). suspect: gross spread over "
+                  f"{engine.config.max_gross_bps:.0f} bps, not an opportunity.", style="dim")
     return Group(title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text(""),
                  _feeds(engine, feeds, now))
 
