@@ -7,6 +7,8 @@ import itertools
 import logging
 from typing import Callable, TextIO
 
+from rich.console import RenderableType
+
 from .alerts import Alerter, FeedHealth
 from .book import OrderBook
 from .clock import LiveScheduler, Scheduler
@@ -52,6 +54,7 @@ class Scanner:
         """``live=False`` builds the pipeline for replay: no sockets, the caller feeds frames,
         calls ``flush`` after each one and moves the (virtual) ``scheduler``."""
         self.config = config
+        self.metadata = metadata
         self.live = live
         self.scheduler = scheduler or LiveScheduler()
         self.recorder = recorder
@@ -131,18 +134,31 @@ class Scanner:
                 except Exception:  # one broken listener must not stop the others
                     log.exception("listener %r failed on %s", listener, event.type.value)
 
+    @property
+    def metrics_url(self) -> str | None:
+        if self.metrics is None:
+            return None
+        return f"http://{self.config.metrics.host}:{self.config.metrics.port}/metrics"
+
     async def run(self, duration: float | None = None, view: TextIO | None = None,
                   view_interval: float = 1.0) -> None:
-        """Run until cancelled, or for ``duration`` seconds; print the live view to ``view``."""
+        """Run until cancelled, or for ``duration`` seconds; redraw the live view on ``view``
+        when it is a terminal (anything else gets no view)."""
+        log.info("%s", self.metadata.origin())
         if self.paper is not None:
             self.paper.start()
         if self.alerter is not None:
             await self.alerter.start()
         if self.metrics is not None:
             await self.metrics.start()
-            log.info("metrics on http://%s:%d/metrics", self.config.metrics.host, self.config.metrics.port)
+            log.info("metrics on %s", self.metrics_url)
+        live = None
+        if terminal.LiveView.wanted(view):
+            live = terminal.LiveView(view)
+        elif view is not None:
+            log.info("stdout is not a terminal: no live view (metrics and logs only)")
         tasks = [asyncio.create_task(runner.run(), name=f"feed-{runner.venue.name}") for runner in self.runners]
-        tasks.append(asyncio.create_task(self._housekeeping(view, view_interval)))
+        tasks.append(asyncio.create_task(self._housekeeping(live, view_interval)))
         try:
             if duration is None:
                 await asyncio.gather(*tasks)
@@ -166,12 +182,24 @@ class Scanner:
             self.paper.close()
             self.paper = None
 
-    async def _housekeeping(self, view: TextIO | None, interval: float) -> None:
-        """Close opportunities on books that went stale, and refresh the terminal view."""
-        while True:
-            await asyncio.sleep(interval)
-            events = self.engine.sweep()
-            if events:
-                self.dispatch(events)
-            if view is not None:
-                terminal.show(self.engine, self.stats, view)
+    async def _housekeeping(self, live: terminal.LiveView | None, interval: float) -> None:
+        """Close opportunities on books that went stale, and redraw the terminal view."""
+        if live is not None:
+            live.start()
+        try:
+            while True:
+                if live is not None:
+                    live.update(self.view())
+                await asyncio.sleep(interval)
+                events = self.engine.sweep()
+                if events:
+                    self.dispatch(events)
+        finally:
+            if live is not None:
+                live.stop()
+
+    def view(self) -> RenderableType:
+        """The live view as it stands (see `scanner.publish.terminal.render`)."""
+        status = terminal.status_items(self.config, self.metadata, self.metrics_url, self.paper,
+                                       self.scheduler.wall())
+        return terminal.render(self.engine, self.stats, status, self.scheduler.monotonic(), self.scheduler.wall())

@@ -140,7 +140,7 @@ def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
 def _load_metadata(config):
     from .metadata import load_metadata
 
-    return load_metadata(config.metadata.cache_path or None)
+    return load_metadata(config.metadata.cache_path or None, config.metadata.max_status_age_hours)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

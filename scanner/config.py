@@ -70,6 +70,7 @@ class MetricsConfig:
 @dataclass
 class MetadataConfig:
     cache_path: str = ""  # empty: ~/.cache/arbscan/metadata.json
+    max_status_age_hours: float = 24.0  # an older network status counts as unknown
 
 
 @dataclass
@@ -267,6 +268,8 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(f"'scanner.{key}' must be greater than 0")
     if config.scanner.book_depth > MAX_DEPTH:
         problems.append(f"'scanner.book_depth' must be at most {MAX_DEPTH} levels per side")
+    if config.metadata.max_status_age_hours <= 0:
+        problems.append("'metadata.max_status_age_hours' must be greater than 0")
     if not 0 < config.metrics.port < 65536:
         problems.append(f"'metrics.port' must be between 1 and 65535, got {config.metrics.port}")
     for name, hook in config.alerts.webhooks.items():

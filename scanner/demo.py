@@ -36,7 +36,7 @@ async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
         for name, endpoint in sim.endpoints.items():
             config.exchanges[name].ws_url = endpoint.ws_url
             config.exchanges[name].rest_url = endpoint.rest_url
-        scanner = Scanner(config, load_metadata(None), recorder=recorder)
+        scanner = Scanner(config, load_metadata(None, config.metadata.max_status_age_hours), recorder=recorder)
         first = asyncio.create_task(_first_dislocation(sim, scanner, exchanges, config.scanner.symbols))
         try:
             await scanner.run(duration, view=view)

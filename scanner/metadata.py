@@ -2,7 +2,9 @@
 
 ccxt is imported only by `refresh` (the ``arbscan markets refresh`` command), never on the hot
 path. The engine reads a `Metadata` loaded by `load_metadata`: the on-disk cache when there is
-one, else the bundled snapshot ``scanner/data/metadata.json``.
+one, else the bundled snapshot ``scanner/data/metadata.json``. A network status older than the
+configured limit (``[metadata] max_status_age_hours``) is made UNKNOWN when it is loaded
+(`Metadata.expire_statuses`), so the engine, alerts, paper and ``markets show`` all see it so.
 
 Withdrawal networks are matched across exchanges by ccxt's unified network code (``ERC20``,
 ``TRC20``, ``BEP20``, ``SOL``, ``ARBITRUM``, ``OP``...). A status the exchange did not report is
@@ -99,23 +101,28 @@ class ExchangeMetadata:
     networks: dict[str, tuple[NetworkInfo, ...]]  # by asset; assets without network data are absent
     fetched_at: float
     source: str  # "bundled" | "ccxt"
+    statuses_expired: bool = False  # network statuses were older than the limit: all made UNKNOWN
 
 
 class Metadata:
     """Markets, fees and transfer networks for a set of exchanges.
 
     ``errors`` (exchange -> message) and ``warnings`` (exchange -> messages) are filled by
-    `refresh` only: an exchange in ``errors`` kept its previous data.
+    `refresh` only: an exchange in ``errors`` kept its previous data. ``max_status_age`` and
+    ``checked_at`` (seconds, unix time) are set by `expire_statuses`.
     """
 
     def __init__(self, data: Mapping[str, ExchangeMetadata], *, fetched_at: float, source: str,
                  errors: Mapping[str, str] | None = None,
-                 warnings: Mapping[str, list[str]] | None = None):
+                 warnings: Mapping[str, list[str]] | None = None,
+                 max_status_age: float | None = None, checked_at: float | None = None):
         self.data = dict(data)
         self.fetched_at = fetched_at
         self.source = source
         self.errors = dict(errors or {})
         self.warnings = dict(warnings or {})
+        self.max_status_age = max_status_age
+        self.checked_at = checked_at
         self._routes: dict[tuple[str, str, str], TransferRoute] = {}
         self._by_id: dict[str, dict[str, MarketInfo]] = {}
 
@@ -161,6 +168,45 @@ class Metadata:
         if route is None:
             route = self._routes[key] = best_route(asset, self.networks(src, asset), self.networks(dst, asset))
         return route
+
+    def expire_statuses(self, max_age: float, now: float | None = None) -> Metadata:
+        """A copy in which every exchange whose data is older than ``max_age`` seconds at ``now``
+        (default: the current time) has all its network statuses UNKNOWN (fees and markets are
+        kept) and ``statuses_expired`` set. For reading only: a refresh merges into the cache
+        as written, never into this."""
+        now = time.time() if now is None else now
+        data = {name: ex if now - ex.fetched_at <= max_age else replace(
+                    ex, statuses_expired=True, networks={
+                        asset: tuple(replace(n, withdraw=Status.UNKNOWN, deposit=Status.UNKNOWN) for n in nets)
+                        for asset, nets in ex.networks.items()})
+                for name, ex in self.data.items()}
+        return Metadata(data, fetched_at=self.fetched_at, source=self.source, errors=self.errors,
+                        warnings=self.warnings, max_status_age=max_age, checked_at=now)
+
+    def status_age(self, exchange: str) -> float | None:
+        """Seconds between the exchange's fetch and the `expire_statuses` check (None before one)."""
+        data = self.data.get(exchange)
+        if data is None or self.checked_at is None:
+            return None
+        return self.checked_at - data.fetched_at
+
+    def origin(self) -> str:
+        """One line: where the metadata comes from, when it was fetched, how old it is and
+        which exchanges' statuses count as unknown for their age."""
+        fetched = [ex.fetched_at for ex in self.data.values()] or [self.fetched_at]
+        oldest, newest = min(fetched), max(fetched)
+        where = "the bundled snapshot" if self.source == "bundled" else self.source.replace("cache:", "cache ", 1)
+        when = _utc(oldest) if oldest == newest else f"{_utc(oldest)} to {_utc(newest)}"
+        text = f"metadata from {where}, fetched {when}"
+        if self.checked_at is None or self.max_status_age is None:
+            return text
+        text += f" ({format_age(self.checked_at - oldest)} old)"
+        expired = sorted(name for name, ex in self.data.items() if ex.statuses_expired)
+        limit = format_age(self.max_status_age)
+        if expired:
+            return (f"{text}; network statuses older than {limit} count as unknown: {', '.join(expired)} "
+                    "(`arbscan markets refresh` updates them)")
+        return f"{text}; network statuses older than {limit} will count as unknown"
 
     def merged(self, other: Metadata) -> Metadata:
         """This metadata with ``other``'s exchanges replacing its own; time, source, errors
@@ -273,12 +319,20 @@ def bundled_metadata() -> Metadata:
     return Metadata.from_json(data, source="bundled")
 
 
-def load_metadata(path: str | Path | None = None) -> Metadata:
-    """The cache file (default `DEFAULT_CACHE_PATH`) if it exists, else the bundled snapshot.
+def load_metadata(path: str | Path | None = None, max_status_age_hours: float | None = None) -> Metadata:
+    """The cache file (default `DEFAULT_CACHE_PATH`) if it exists, else the bundled snapshot;
+    with ``max_status_age_hours``, network statuses older than that are UNKNOWN
+    (`Metadata.expire_statuses`).
 
     A cache that can't be read raises `MetadataError` naming the file and the fix.
     """
-    cache = _cache_path(path)
+    metadata = _read_metadata(_cache_path(path))
+    if max_status_age_hours is None:
+        return metadata
+    return metadata.expire_statuses(max_status_age_hours * 3600.0)
+
+
+def _read_metadata(cache: Path) -> Metadata:
     if not cache.exists():
         return bundled_metadata()
     try:
@@ -522,18 +576,21 @@ def describe(metadata: Metadata, exchange: str | None = None, asset: str | None 
             raise MetadataError(f"no metadata for exchange {exchange!r} (known: {', '.join(names) or 'none'})")
         names = [exchange]
     asset = asset.upper() if asset else None
-    lines = [f"metadata from {metadata.source}, written {_utc(metadata.fetched_at)}"]
+    lines = [metadata.origin()]
     if any(metadata.data[name].source == "bundled" for name in names):
         lines.append("bundled data is an approximate offline snapshot; "
                      "`arbscan markets refresh` fetches the live fees and network status")
     for name in names:
-        lines += _describe_exchange(name, metadata.data[name], asset)
+        lines += _describe_exchange(name, metadata.data[name], asset, metadata.status_age(name),
+                                    metadata.max_status_age)
     return "\n".join(line.rstrip() for line in lines)
 
 
-def _describe_exchange(name: str, data: ExchangeMetadata, asset: str | None) -> list[str]:
+def _describe_exchange(name: str, data: ExchangeMetadata, asset: str | None, age: float | None,
+                       limit: float | None) -> list[str]:
     markets = sorted((m for m in data.markets.values() if asset in (None, m.base, m.quote)), key=lambda m: m.symbol)
-    lines = ["", f"{name} ({data.source}, {_utc(data.fetched_at)})",
+    age_text = "" if age is None else f", {format_age(age)} old"
+    lines = ["", f"{name} ({data.source}, fetched {_utc(data.fetched_at)}{age_text})",
              f"  {'market':<11} {'id':<11} {'taker':>9} {'tick':>9} {'step':>9} {'min notional':>12}"]
     lines += [f"  {m.symbol:<11} {m.id:<11} {m.taker_fee * 1e4:>5.1f} bps {_num(m.price_tick):>9} "
               f"{_num(m.amount_step):>9} {_num(m.min_notional):>12}" + ("" if m.active else "  inactive")
@@ -542,6 +599,9 @@ def _describe_exchange(name: str, data: ExchangeMetadata, asset: str | None) -> 
     if not assets:
         lines.append(f"  no withdrawal network data{f' for {asset}' if asset else ''}")
         return lines
+    if data.statuses_expired and limit is not None:
+        lines.append(f"  network status is {format_age(age or 0.0)} old, over the {format_age(limit)} limit: "
+                     "shown and used as unknown (`arbscan markets refresh` updates it)")
     lines.append(f"  {'asset':<6} {'network':<12} {'withdraw fee':>12}  {'withdraw':<8} deposit")
     lines += [f"  {a:<6} {n.network:<12} {_num(n.fee):>12}  {n.withdraw.value:<8} {n.deposit.value}"
               for a in assets for n in data.networks[a]]
@@ -550,6 +610,17 @@ def _describe_exchange(name: str, data: ExchangeMetadata, asset: str | None) -> 
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{value:g}"
+
+
+def format_age(seconds: float) -> str:
+    """A duration as a trader reads it: "40 s", "12 min", "5 h", "352 d"."""
+    if seconds < 120:
+        return f"{max(seconds, 0.0):.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    if seconds < 72 * 3600:
+        return f"{seconds / 3600:.0f} h"
+    return f"{seconds / 86400:.0f} d"
 
 
 def _utc(ts: float) -> str:

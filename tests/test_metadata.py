@@ -3,9 +3,11 @@ ccxt exchange classes whose network methods are replaced (no request ever leaves
 from __future__ import annotations
 
 import copy
+import dataclasses
 import importlib.util
 import json
 import logging
+import time
 from pathlib import Path
 
 import ccxt
@@ -13,6 +15,9 @@ import ccxt.async_support as ccxt_async
 import pytest
 
 from samples import DATA
+from scanner.cli import main
+from scanner.engine.costs import CostModel
+from scanner.engine.opportunity import TransferStatus
 from scanner.metadata import (
     ExchangeMetadata, MarketInfo, Metadata, MetadataError, NetworkInfo, Status, TransferRoute, describe,
     load_metadata, refresh,
@@ -313,3 +318,59 @@ async def test_refresh_replaces_a_corrupt_cache(tmp_path, no_keys):
     path.write_bytes(b"garbage")
     await refresh(["binance"], ["BTC/USDT"], path, factory=FakeExchanges({"binance": [binance_btc_usdt()]}))
     assert load_metadata(path).market("binance", "BTC/USDT").id == "BTCUSDT"
+
+
+# --- status age --------------------------------------------------------------------------------
+
+def cache_aged(path: Path, hours: float) -> Path:
+    """The bundled snapshot written as a cache fetched ``hours`` ago (statuses as bundled)."""
+    bundled = load_metadata(path.parent / "absent.json")
+    fetched = time.time() - hours * 3600
+    data = {name: dataclasses.replace(ex, fetched_at=fetched, source="ccxt") for name, ex in bundled.data.items()}
+    path.write_bytes(Metadata(data, fetched_at=fetched, source="ccxt").to_json())
+    return path
+
+
+def test_a_status_older_than_the_limit_is_unknown_in_the_cost(tmp_path):
+    cache = cache_aged(tmp_path / "metadata.json", hours=25)
+    fresh = CostModel(load_metadata(cache, max_status_age_hours=48), {})
+    stale = CostModel(load_metadata(cache, max_status_age_hours=24), {})
+    assert fresh.transfer("BTC", "okx", "binance") == (TransferStatus.OPEN, "BTC", 0.00017)
+    assert stale.transfer("BTC", "okx", "binance") == (TransferStatus.UNKNOWN, "BTC", 0.00017)  # fee kept
+    assert stale.transfer("SOL", "binance", "okx")[0] is TransferStatus.UNKNOWN  # closed is no surer
+    assert stale.taker_fee("binance", "BTC/USDT") == 0.001
+
+
+def test_markets_show_gives_the_age_and_shows_an_old_status_as_unknown(tmp_path, capsys):
+    cache = cache_aged(tmp_path / "metadata.json", hours=30)
+    config = tmp_path / "arbscan.toml"
+    config.write_text(f'[metadata]\ncache_path = "{cache}"\n')
+    assert main(["markets", "show", "--config", str(config), "--exchange", "okx", "--asset", "BTC"]) == 0
+    text = capsys.readouterr().out
+    assert "okx (ccxt, fetched " in text and "30 h old)" in text
+    assert "network status is 30 h old, over the 24 h limit: shown and used as unknown" in text
+    btc = [line.split() for line in text.splitlines() if line.split()[:2] == ["BTC", "BTC"]]
+    assert btc == [["BTC", "BTC", "0.00017", "unknown", "unknown"]]
+    config.write_text(f'[metadata]\ncache_path = "{cache}"\nmax_status_age_hours = 36\n')
+    assert main(["markets", "show", "--config", str(config), "--exchange", "okx", "--asset", "BTC"]) == 0
+    text = capsys.readouterr().out
+    assert "over the" not in text and ["BTC", "BTC", "0.00017", "open", "open"] in [l.split() for l in text.splitlines()]
+
+
+def test_origin_says_where_the_metadata_is_from_how_old_and_what_counts_as_unknown(tmp_path):
+    cache = cache_aged(tmp_path / "metadata.json", hours=30)
+    assert load_metadata(cache, 24).origin().endswith(
+        "(30 h old); network statuses older than 24 h count as unknown: binance, bybit, coinbase, kraken, okx "
+        "(`arbscan markets refresh` updates them)")
+    assert f"metadata from cache {cache}, fetched " in load_metadata(cache, 24).origin()
+    assert load_metadata(cache, 48).origin().endswith("(30 h old); network statuses older than 48 h will count as unknown")
+    assert load_metadata(tmp_path / "absent.json", 24).origin().startswith(
+        "metadata from the bundled snapshot, fetched 2025-06-01 00:00 UTC")
+
+
+@pytest.mark.parametrize("value", [0, -1.5])
+def test_max_status_age_must_be_positive(tmp_path, value, capsys):
+    config = tmp_path / "arbscan.toml"
+    config.write_text(f"[metadata]\nmax_status_age_hours = {value}\n")
+    assert main(["check-config", str(config)]) == 2
+    assert "'metadata.max_status_age_hours' must be greater than 0" in capsys.readouterr().err
