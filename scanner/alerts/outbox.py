@@ -31,7 +31,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,10 +184,8 @@ class Outbox:
             self._db.close()
         if created:
             for suffix in ("", "-wal", "-journal", "-shm"):
-                try:
+                with suppress(OSError):  # not created, or on a read-only file system
                     os.remove(self.path + suffix)
-                except FileNotFoundError:
-                    pass
 
     def _migrate(self) -> None:
         (version,) = self._db.execute("PRAGMA user_version").fetchone()
@@ -233,7 +231,7 @@ class Outbox:
                 opened[target] = self.open_count.get(target, 0) + change
                 if opened[target] > MAX_OPEN:
                     self._db.execute("DELETE FROM open_opportunity WHERE rowid IN (SELECT rowid FROM"
-                                     " open_opportunity WHERE target = ? ORDER BY created_at LIMIT ?)",
+                                     " open_opportunity WHERE target = ? ORDER BY rowid LIMIT ?)",
                                      (target, opened[target] - MAX_OPEN))
                     opened[target] = MAX_OPEN
         self.open_count.update(opened)
@@ -245,7 +243,7 @@ class Outbox:
     def left_open(self) -> list[LeftOpen]:
         """Opportunities opened at a target whose close was never written, oldest first."""
         return [LeftOpen(*found) for found in self._db.execute(
-            "SELECT target, event_id, close_id, close_body FROM open_opportunity ORDER BY created_at")]
+            "SELECT target, event_id, close_id, close_body FROM open_opportunity ORDER BY rowid")]
 
     def forget_open(self, target: str) -> None:
         """Forget the open opportunities of ``target`` (it no longer takes their closes)."""
