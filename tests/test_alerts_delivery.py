@@ -282,7 +282,7 @@ async def test_metrics_pass_promtool(tmp_path, sink):
     check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     for name in ("arbscan_alert_deliveries_total", "arbscan_alert_events_total", "arbscan_alert_suppressed_total",
-                 "arbscan_alert_outbox_depth", "arbscan_alert_outbox_oldest_age_seconds"):
+                 "arbscan_alert_lost_total", "arbscan_alert_outbox_depth", "arbscan_alert_outbox_oldest_age_seconds"):
         assert f"# HELP {name} " in text
 
 

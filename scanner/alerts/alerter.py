@@ -36,7 +36,8 @@ class Alerter:
     """Sends opportunity and operational alerts to the configured webhook targets.
 
     Every admitted alert is written to the SQLite outbox before any delivery attempt and
-    removed only once its target answered 2xx, so alerts survive target outages and restarts.
+    removed only once its target answered 2xx, so alerts survive target outages and restarts;
+    an alert that cannot be written is counted as lost, by cause.
     Construction validates secrets and opens the outbox (raising ConfigError / OutboxError);
     with no target configured the alerter does nothing and creates no file.
     """
@@ -62,7 +63,8 @@ class Alerter:
         self._next_maintain = now + MAINTAIN_SECONDS
 
     async def start(self) -> None:
-        """Start one delivery worker per target (sending what a previous run left) and the health watcher."""
+        """Start one delivery worker per target (sending what a previous run left, after queueing the
+        close of what it left open) and the health watcher."""
         if self.outbox is None:
             return
         for target in self.outbox.depth.keys() - self.config.webhooks.keys():
