@@ -179,10 +179,12 @@ async def test_undelivered_alerts_survive_a_restart(tmp_path, sink):
     sink.default = Reply(200)
     again = make_alerter(tmp_path, {"desk": json_hook(sink)})
     assert sample(metric_text(again), 'arbscan_alert_outbox_depth{target="desk"}') == 5
-    await again.start()
-    await sink.wait_until(lambda: len(sink.delivered_ids()) == 5, timeout=5)
+    await again.start()  # the five are still open: their closes follow them
+    await sink.wait_until(lambda: len(sink.delivered_ids()) == 10, timeout=5)
     await again.stop()
-    assert [r.webhook_id for r in sink.delivered()] == [f"opp-{i}" for i in range(5)]
+    assert [r.webhook_id for r in sink.delivered()] == [f"opp-{i}" for i in range(5)] + [
+        f"opp-{i}.closed" for i in range(5)]
+    assert {r.json()["close_reason"] for r in sink.delivered()[5:]} == {"arbscan restarted"}
     assert all(r.verified for r in sink.received)
 
 
@@ -280,7 +282,7 @@ async def test_metrics_pass_promtool(tmp_path, sink):
     check = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, text=True)
     assert check.returncode == 0, check.stdout + check.stderr
     for name in ("arbscan_alert_deliveries_total", "arbscan_alert_events_total", "arbscan_alert_suppressed_total",
-                 "arbscan_alert_outbox_depth", "arbscan_alert_outbox_oldest_age_seconds"):
+                 "arbscan_alert_lost_total", "arbscan_alert_outbox_depth", "arbscan_alert_outbox_oldest_age_seconds"):
         assert f"# HELP {name} " in text
 
 

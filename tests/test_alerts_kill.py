@@ -1,4 +1,5 @@
-"""kill -9 while alerts are undelivered: after a restart, the sink gets every event, signed."""
+"""kill -9 while alerts are undelivered: after a restart, the sink gets every event, signed, then
+the close of every opportunity the killed process had opened (close reason "arbscan restarted")."""
 from __future__ import annotations
 
 import asyncio
@@ -62,10 +63,13 @@ async def test_kill_9_loses_nothing(tmp_path, outage):
         await sink.start()  # same port
     proc = await run_harness(outbox, sink.url("/hook"), 0)
     try:
-        await sink.wait_until(lambda: len(sink.delivered_ids()) == N, timeout=20)
+        await sink.wait_until(lambda: len(sink.delivered_ids()) == 2 * N, timeout=20)
     finally:
         await kill9(proc)
         await sink.stop()
-    assert sink.delivered_ids() == {f"harness-{i}" for i in range(N)}
+    opened = [f"harness-{i}" for i in range(N)]
     assert all(r.verified for r in sink.received)
-    assert [r.webhook_id for r in sink.delivered()] == [f"harness-{i}" for i in range(N)]  # oldest first
+    assert [r.webhook_id for r in sink.delivered()] == opened + [f"{id}.closed" for id in opened]  # oldest first
+    closes = [r.json() for r in sink.delivered()[N:]]
+    assert {(c["type"], c["close_reason"]) for c in closes} == {("opportunity.closed", "arbscan restarted")}
+    assert [c["symbol"] for c in closes] == [f"C{i}/USDT" for i in range(N)]

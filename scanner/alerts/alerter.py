@@ -21,12 +21,14 @@ from .delivery import Backoff, Worker
 from .formats import build_renderer, display_url, operational_payload, opportunity_payload
 from .health import FeedHealth, HealthMonitor, HealthThresholds, OpsAlert
 from .metrics import TargetStats, metric_families
-from .outbox import Entry, Outbox
+from .outbox import Entry, Outbox, cause
 from .policy import TargetPolicy
 
 log = logging.getLogger(__name__)
 
 HEALTH_POLL_SECONDS = 1.0
+MAINTAIN_SECONDS = 30.0  # outbox upkeep (WAL truncation) interval; every poll while a write is owed
+RESTART_REASON = "arbscan restarted"  # close reason of what a previous run left open
 HealthSource = Callable[[], Mapping[str, FeedHealth]]
 
 
@@ -34,7 +36,8 @@ class Alerter:
     """Sends opportunity and operational alerts to the configured webhook targets.
 
     Every admitted alert is written to the SQLite outbox before any delivery attempt and
-    removed only once its target answered 2xx, so alerts survive target outages and restarts.
+    removed only once its target answered 2xx, so alerts survive target outages and restarts;
+    an alert that cannot be written is counted as lost, by cause.
     Construction validates secrets and opens the outbox (raising ConfigError / OutboxError);
     with no target configured the alerter does nothing and creates no file.
     """
@@ -57,14 +60,17 @@ class Alerter:
         self._session: aiohttp.ClientSession | None = None
         self._closed = False
         self._health_failing = False
+        self._next_maintain = now + MAINTAIN_SECONDS
 
     async def start(self) -> None:
-        """Start one delivery worker per target (sending what a previous run left) and the health watcher."""
+        """Start one delivery worker per target (sending what a previous run left, after queueing the
+        close of what it left open) and the health watcher."""
         if self.outbox is None:
             return
         for target in self.outbox.depth.keys() - self.config.webhooks.keys():
             log.warning("alert outbox %s holds %d undelivered alerts for target %r, which is no longer"
                         " configured; they are kept", self.outbox.path, self.outbox.depth[target], target)
+        self._close_left_open()
         self._session = aiohttp.ClientSession(headers={"user-agent": "arbscan-alerts"})
         secrets = tuple(s for renderer in self.renderers.values() for s in renderer.secrets)
         for name, hook in self.config.webhooks.items():
@@ -110,7 +116,42 @@ class Alerter:
             return
         if update:
             event = replace(event, type=EventType.OPENED)
-        self._enqueue(event.id, event.type.value, orjson.dumps(opportunity_payload(event)), targets, now)
+        body = orjson.dumps(opportunity_payload(event))
+        if event.type is EventType.CLOSED:
+            opened = event.id.removesuffix(".closed")
+            self._enqueue([Entry(t, event.id, event.type.value, body, closes=opened) for t in targets], now)
+            return
+        close = self._restart_close(event) if any(map(self._takes_closes, targets)) else None
+        self._enqueue([Entry(t, event.id, event.type.value, body, close=close if self._takes_closes(t) else None)
+                       for t in targets], now)
+
+    def _takes_closes(self, target: str) -> bool:
+        hook = self.config.webhooks.get(target)
+        return hook is not None and EventType.CLOSED.value in hook.events
+
+    @staticmethod
+    def _restart_close(event: OpportunityEvent) -> tuple[str, bytes]:
+        """(id, body) of the ``opportunity.closed`` to send for ``event`` if arbscan stops before it closes."""
+        closed = replace(event, type=EventType.CLOSED, id=f"{event.id}.closed", close_reason=RESTART_REASON)
+        return closed.id, orjson.dumps(opportunity_payload(closed))
+
+    def _close_left_open(self) -> None:
+        """Queue the close of every opportunity a previous run opened at a target and never closed."""
+        assert self.outbox is not None
+        left = self.outbox.left_open()
+        closes = [Entry(o.target, o.close_id, EventType.CLOSED.value, o.close_body, closes=o.event_id)
+                  for o in left if self._takes_closes(o.target)]
+        try:
+            for target in {o.target for o in left if o.target in self.config.webhooks} - {e.target for e in closes}:
+                self.outbox.forget_open(target)
+            if closes:
+                self._store(closes, self.clock())
+                log.info("alert outbox %s: %d opportunities the previous run left open are closed (%s)",
+                         self.outbox.path, len(closes), RESTART_REASON)
+        except sqlite3.Error as exc:
+            log.error("alert outbox %s: the close of %d opportunities the previous run left open cannot be"
+                      " written (%s); it is tried again at the next start", self.outbox.path, len(closes),
+                      cause(exc)[1])
 
     def metric_families(self) -> Iterable[Metric]:
         """Alerting metrics, built from in-memory counters (safe to call from the scrape thread)."""
@@ -133,18 +174,25 @@ class Alerter:
             event_id = f"{alert.type}.{uuid.uuid4().hex}"
             body = orjson.dumps(operational_payload(event_id, alert.type, alert.detail, now,
                                                     exchange=alert.exchange, target=alert.target))
-            self._enqueue(event_id, alert.type, body, targets, now)
+            self._enqueue([Entry(t, event_id, alert.type, body) for t in targets], now)
 
-    def _enqueue(self, event_id: str, type_: str, body: bytes, targets: list[str], now: float) -> None:
-        """Write one alert for ``targets`` to the outbox, count it and wake their workers."""
-        assert self.outbox is not None
+    def _enqueue(self, entries: list[Entry], now: float) -> None:
+        """Write one alert (an entry per target) to the outbox; if it cannot be, count it as lost."""
         try:
-            added = self.outbox.add([Entry(t, event_id, type_, body) for t in targets], now)
+            self._store(entries, now)
         except sqlite3.Error as exc:  # alerting must not take the scanner down with it
-            log.error("alert %s could not be written to the outbox %s and is lost: %s", event_id, self.outbox.path, exc)
-            return
-        for entry in added:
-            self.stats[entry.target].events[type_] += 1
+            reason, meaning = cause(exc)
+            for entry in entries:
+                self.stats[entry.target].lost[reason] += 1
+            first = entries[0]
+            log.error("alert %s (%s) for %s is lost: alert outbox %s cannot store it: %s", first.event_id,
+                      first.type, ", ".join(e.target for e in entries), self.outbox.path, meaning)
+
+    def _store(self, entries: list[Entry], now: float) -> None:
+        """Write ``entries`` to the outbox (raising sqlite3.Error), count them and wake their workers."""
+        assert self.outbox is not None
+        for entry in self.outbox.add(entries, now):
+            self.stats[entry.target].events[entry.type] += 1
             if entry.target in self.workers:
                 self.workers[entry.target].wake.set()
 
@@ -167,3 +215,14 @@ class Alerter:
                        for name in self.config.webhooks}
             for alert in self.monitor.observe(now, feeds, backlog):
                 self._raise(alert, now)
+            if self.outbox.unsaved or now >= self._next_maintain:
+                self._maintain(now)
+
+    def _maintain(self, now: float) -> None:
+        """Write what failed writes left settled in memory, and truncate the outbox's write-ahead log."""
+        assert self.outbox is not None
+        self._next_maintain = now + MAINTAIN_SECONDS
+        try:
+            self.outbox.maintain()
+        except sqlite3.Error as exc:  # already reported by the write that failed
+            log.debug("alert outbox %s upkeep failed: %s", self.outbox.path, cause(exc)[1])

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Callable, Literal, Mapping
@@ -19,7 +20,7 @@ import orjson
 from ..backoff import Backoff
 from .formats import Renderer, display_url, redact
 from .metrics import TargetStats
-from .outbox import Outbox, Row
+from .outbox import Outbox, Row, cause
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +112,10 @@ class Worker:
                 self._settle(row, await self._attempt(row))
             except asyncio.CancelledError:
                 raise
+            except sqlite3.Error as exc:
+                log.error("alert target %s: alert outbox %s cannot be used: %s; retrying in %.0f s", self.name,
+                          self.outbox.path, cause(exc)[1], self.backoff.cap)
+                await asyncio.sleep(self.backoff.cap)
             except Exception:  # a bug or a broken outbox must not end delivery for good
                 log.exception("alert target %s: delivery error; retrying in %.0f s", self.name, self.backoff.cap)
                 await asyncio.sleep(self.backoff.cap)

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from ..config import ALERT_EVENT_TYPES
+from .outbox import LOST_REASONS
 
 OUTCOMES = ("delivered", "failed", "dead")
 SUPPRESSION_REASONS = ("blocked", "cooldown", "filter", "rate_limited")
@@ -23,6 +24,7 @@ class TargetStats:
     deliveries: dict[str, int] = field(default_factory=lambda: _zeros(OUTCOMES))
     events: dict[str, int] = field(default_factory=lambda: _zeros(ALERT_EVENT_TYPES))
     suppressed: dict[str, int] = field(default_factory=lambda: _zeros(SUPPRESSION_REASONS))
+    lost: dict[str, int] = field(default_factory=lambda: _zeros(LOST_REASONS))
 
 
 def metric_families(stats: Mapping[str, TargetStats], depth: Mapping[str, int],
@@ -38,6 +40,9 @@ def metric_families(stats: Mapping[str, TargetStats], depth: Mapping[str, int],
     suppressed = CounterMetricFamily(
         "arbscan_alert_suppressed", "Alerts not sent to a target, by reason (cooldown, filter, rate_limited).",
         labels=["target", "reason"])
+    lost = CounterMetricFamily(
+        "arbscan_alert_lost", "Alerts that could not be written to the outbox and are never sent, by target"
+        " and cause (disk_full, read_only, locked, corrupt, io_error, other).", labels=["target", "reason"])
     depth_g = GaugeMetricFamily(
         "arbscan_alert_outbox_depth", "Alerts waiting in the outbox for delivery to a target.", labels=["target"])
     age_g = GaugeMetricFamily(
@@ -50,7 +55,9 @@ def metric_families(stats: Mapping[str, TargetStats], depth: Mapping[str, int],
             events.add_metric([target, type_], n)
         for reason, n in s.suppressed.items():
             suppressed.add_metric([target, reason], n)
+        for reason, n in s.lost.items():
+            lost.add_metric([target, reason], n)
         depth_g.add_metric([target], depth.get(target, 0))
         first = oldest.get(target)
         age_g.add_metric([target], max(0.0, now - first) if first is not None else 0.0)
-    return [deliveries, events, suppressed, depth_g, age_g]
+    return [deliveries, events, suppressed, lost, depth_g, age_g]
