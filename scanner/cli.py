@@ -159,7 +159,7 @@ def positive(text: str) -> float:
 def symbols(text: str) -> list[str]:
     """An argparse type: comma-separated unified symbols (any case), each once."""
     result = [s.strip().upper() for s in text.split(",") if s.strip()]
-    problems = symbol_problems(result, "symbols")
+    problems = symbol_problems(result)
     if problems:
         raise argparse.ArgumentTypeError("; ".join(problems))
     return result

@@ -249,14 +249,14 @@ def _kind(value: Any) -> str:
             float: "a number"}.get(type(value), type(value).__name__)
 
 
-def symbol_problems(symbols: list[str], where: str) -> list[str]:
-    """One line per malformed or repeated symbol in ``symbols`` (from ``where``), or for none at all."""
-    problems = [f"{where}: {symbol!r} is not a unified symbol like 'BTC/USDT'"
+def symbol_problems(symbols: list[str]) -> list[str]:
+    """One line per malformed or repeated symbol in ``symbols``, or for none at all."""
+    problems = [f"{symbol!r} is not a unified symbol like 'BTC/USDT'"
                 for symbol in symbols if symbol.count("/") != 1 or symbol != symbol.upper()]
-    problems += [f"{where}: {symbol!r} is listed more than once"
+    problems += [f"{symbol!r} is listed more than once"
                  for symbol in dict.fromkeys(s for s in symbols if symbols.count(s) > 1)]
     if not symbols:
-        problems.append(f"{where} is empty; list at least one symbol such as 'BTC/USDT'")
+        problems.append("no symbol; list at least one such as 'BTC/USDT'")
     return problems
 
 
@@ -300,7 +300,7 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(f"'exchanges.{name}.taker_fee_bps' must be 0 or more")
         _check_url(exchange.ws_url, ("wss", "ws"), f"exchanges.{name}.ws_url", problems)
         _check_url(exchange.rest_url, ("https", "http"), f"exchanges.{name}.rest_url", problems)
-    problems += symbol_problems(config.scanner.symbols, "'scanner.symbols'")
+    problems += [f"'scanner.symbols': {problem}" for problem in symbol_problems(config.scanner.symbols)]
     for key in ("notional_cap", "staleness_seconds", "book_depth", "silence_seconds", "max_gross_bps"):
         if getattr(config.scanner, key) <= 0:
             problems.append(f"'scanner.{key}' must be greater than 0")
