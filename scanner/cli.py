@@ -283,6 +283,8 @@ def cmd_paper_report(args: argparse.Namespace) -> int:
     from .paper import report
 
     ledger = args.ledger or Path(load_config(args.config).paper.ledger_path)
+    if ledger.is_dir():
+        raise UserError(f"{ledger} is a directory; pass the paper ledger file")
     if not ledger.exists():
         raise UserError(f"{ledger}: no paper ledger here; run with [paper] enabled = true (or `arbscan demo --paper`) first")
     print(report(ledger, args.csv))

@@ -123,6 +123,11 @@ COMMANDS = [
     ("ledger missing", {}, ["paper", "report", "--ledger", "{d}/missing.sqlite"], "{d}/missing.sqlite"),
     ("ledger not sqlite", {"l.sqlite": "not a database, just text\n" * 50},
      ["paper", "report", "--ledger", "{d}/l.sqlite"], "paper ledger {d}/l.sqlite cannot be read"),
+    ("ledger is a folder", {"sub/": ""}, ["paper", "report", "--ledger", "{d}/sub"], "{d}/sub is a directory"),
+    ("outbox not sqlite", {"o.sqlite": "not a database, just text\n" * 50,
+                           "c.toml": '[alerts]\noutbox_path = "{d}/o.sqlite"\n[alerts.webhooks.a]\n'
+                                     'url = "http://127.0.0.1:9/"\n'},
+     ["demo", "--config", "{d}/c.toml", "--duration", "5"], "alert outbox {d}/o.sqlite: file is not a database"),
     ("csv folder missing", {}, ["paper", "report", "--csv", "{d}/no/t.csv"], "argument --csv: directory {d}/no"),
     ("bench json folder missing", {}, ["bench", "--json", "{d}/no/b.json"], "argument --json: directory {d}/no"),
     ("bench frames", {}, ["bench", "--frames", "0"], "argument --frames: must be at least 1, got 0"),

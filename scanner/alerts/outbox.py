@@ -76,7 +76,7 @@ class Outbox:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._migrate()
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:  # locked, or not a database
             raise OutboxError(f"alert outbox {self.path}: {exc} (is another arbscan using it?)") from None
         self.depth: dict[str, int] = {}
         self.oldest: dict[str, float] = {}  # target -> created_at of its first pending row
