@@ -8,8 +8,7 @@ import logging
 import math
 import sys
 from pathlib import Path
-import typing
-from typing import Any, Coroutine
+from typing import Any, Coroutine, NoReturn
 
 from . import __version__
 from .alerts import OutboxError
@@ -28,7 +27,7 @@ class UserError(Exception):
 class Parser(argparse.ArgumentParser):
     """argparse with its errors on one line (no usage block), exit status 2."""
 
-    def error(self, message: str) -> typing.NoReturn:
+    def error(self, message: str) -> NoReturn:
         self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
 
 

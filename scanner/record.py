@@ -70,7 +70,8 @@ def read_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[Record]]:
         raise ValueError(f"{path}: recording not found; make one with `arbscan record`") from None
     except (OSError, EOFError, zlib.error, orjson.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not an arbscan recording ({exc or type(exc).__name__})") from None
-    if meta.get("k") != "meta":
+    if not (isinstance(meta, dict) and meta.get("k") == "meta"
+            and all(isinstance(meta.get(key), (int, float)) for key in ("wall", "monotonic"))):
         file.close()
         raise ValueError(f"{path}: not an arbscan recording (no meta line); make one with `arbscan record`")
     return meta, _records(file, path)
@@ -87,9 +88,9 @@ def _records(file: IO[bytes], path: Path) -> Iterator[Record]:
             for number, line in enumerate(file, start=2):
                 try:
                     raw = orjson.loads(line)
-                    record = Record(raw["k"], raw["ex"], raw["m"], raw.get("d", "").encode(),
+                    record = Record(raw["k"], raw["ex"], float(raw["m"]), raw.get("d", "").encode(),
                                     raw.get("path", ""), raw.get("params"))
-                except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, fields, their types
                     log.warning("%s:%d: damaged record (%s); the recording ends there", path, number, exc)
                     return
                 yield record

@@ -117,6 +117,8 @@ COMMANDS = [
     ("replay missing", {}, ["replay", "{d}/missing.jsonl"], "{d}/missing.jsonl: recording not found"),
     ("replay a folder", {"sub/": ""}, ["replay", "{d}/sub"], "{d}/sub: not an arbscan recording"),
     ("replay not a recording", {"x.jsonl": "hello\n"}, ["replay", "{d}/x.jsonl"], "{d}/x.jsonl: not an arbscan"),
+    ("replay json list", {"x.jsonl": "[1, 2]\n"}, ["replay", "{d}/x.jsonl"], "not an arbscan recording (no meta"),
+    ("replay meta without clock", {"x.jsonl": '{"k": "meta"}\n'}, ["replay", "{d}/x.jsonl"], "(no meta line)"),
     ("replay binary", {"x.jsonl.gz": b"\xff\xfe\x00junk"}, ["replay", "{d}/x.jsonl.gz"], "not an arbscan recording"),
     ("replay ledger folder missing", {}, ["replay", "{d}/r.jsonl", "--paper-ledger", "{d}/no/p.sqlite"],
      "argument --paper-ledger: directory {d}/no of {d}/no/p.sqlite does not exist"),
