@@ -11,6 +11,7 @@ from rich.console import RenderableType
 
 from .alerts import Alerter, FeedHealth
 from .book import OrderBook
+from .checks import listings
 from .clock import LiveScheduler, Scheduler
 from .config import Config
 from .engine.costs import CostModel
@@ -28,22 +29,6 @@ from .record import Recorder
 log = logging.getLogger(__name__)
 
 Listener = Callable[[OpportunityEvent], None]
-
-
-def listings(config: Config, metadata: Metadata) -> dict[str, list[str]]:
-    """The configured symbols each enabled exchange lists (all of them if metadata has none)."""
-    result = {}
-    for exchange in config.enabled_exchanges():
-        known = set(metadata.symbols(exchange))
-        result[exchange] = [s for s in config.scanner.symbols if not known or s in known]
-    for symbol in config.scanner.symbols:
-        venues = [exchange for exchange, symbols in result.items() if symbol in symbols]
-        if not venues:
-            raise ValueError(f"{symbol} is not listed on any enabled exchange; check the spelling "
-                             "or run `arbscan markets refresh`")
-        if len(venues) == 1:
-            log.warning("%s is listed only on %s: nothing to compare it with", symbol, venues[0])
-    return result
 
 
 class Scanner:

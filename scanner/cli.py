@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import logging
+import math
 import sys
 from pathlib import Path
-from typing import Any, Coroutine
+from typing import Any, Coroutine, NoReturn
 
 from . import __version__
 from .alerts import OutboxError
-from .config import ConfigError, load_config
+from .checks import cache_path, check_startup, startup_problems, unwritable
+from .config import SUPPORTED_EXCHANGES, Config, ConfigError, load_config, symbol_problems
 from .demo import enable_demo_paper, run_demo
+from .metadata import Metadata, load_metadata
 
 DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
 
@@ -20,9 +24,20 @@ class UserError(Exception):
     """A problem the user can fix; printed as one line without a traceback."""
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (no usage block), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message}; see '{self.prog} --help'\n")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one ``arbscan`` command; returns the exit status (2: bad input, one line on stderr)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument (already printed)
+        return exc.code if isinstance(exc.code, int) else 2
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING if args.quiet else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if not args.verbose:  # connection chatter of the libraries and the simulator's servers
@@ -42,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="arbscan", description="Cross-exchange crypto arbitrage scanner.")
+    parser = Parser(prog="arbscan", description="Cross-exchange crypto arbitrage scanner.")
     parser.add_argument("--version", action="version", version=f"arbscan {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     parser.add_argument("-q", "--quiet", action="store_true", help="warnings and errors only")
@@ -50,15 +65,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="scan the exchanges configured in --config (the real ones by default)")
     run.add_argument("--config", type=Path, help="TOML config file (default: built-in defaults, real exchanges)")
-    run.add_argument("--duration", type=float, help="stop after this many seconds")
+    run.add_argument("--duration", type=positive, help="stop after this many seconds")
+    run.add_argument("--metrics-port", type=port, help="metrics port (default: [metrics] port, 9108)")
     run.add_argument("--no-view", action="store_true", help="do not print the live terminal view")
     run.set_defaults(handler=cmd_run)
 
     demo = commands.add_parser("demo", help="run the scanner against the built-in simulated exchanges")
     demo.add_argument("--config", type=Path, help="optional TOML config (exchange URLs are replaced by the simulator's)")
-    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    demo.add_argument("--symbols", help=f"comma-separated symbols (default: {','.join(DEMO_SYMBOLS)})")
-    demo.add_argument("--metrics-port", type=port, help="metrics port (default 9108)")
+    demo.add_argument("--duration", type=positive, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--symbols", type=symbols, help=f"comma-separated symbols (default: {','.join(DEMO_SYMBOLS)})")
+    demo.add_argument("--metrics-port", type=port, help="metrics port (default: [metrics] port, 9108)")
     demo.add_argument("--seed", type=int, default=7, help="market model seed")
     demo.add_argument("--no-view", action="store_true", help="do not print the live terminal view")
     demo.add_argument("--paper", action="store_true",
@@ -66,18 +82,18 @@ def build_parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=cmd_demo)
 
     record = commands.add_parser("record", help="record raw frames (with receive times) while scanning")
-    record.add_argument("output", type=Path, help="recording file (.jsonl, or .jsonl.gz to compress)")
+    record.add_argument("output", type=output_file, help="recording file (.jsonl, or .jsonl.gz to compress)")
     record.add_argument("--config", type=Path)
-    record.add_argument("--duration", type=float, required=True, help="seconds to record")
+    record.add_argument("--duration", type=positive, required=True, help="seconds to record")
     record.add_argument("--demo", action="store_true", help="record the built-in simulated exchanges")
-    record.add_argument("--symbols", help="comma-separated symbols (default: from the config)")
+    record.add_argument("--symbols", type=symbols, help="comma-separated symbols (default: from the config)")
     record.add_argument("--seed", type=int, default=7, help="market model seed (with --demo)")
     record.set_defaults(handler=cmd_record)
 
     replay = commands.add_parser("replay", help="run a recording through the scanner again (deterministic)")
     replay.add_argument("recording", type=Path)
     replay.add_argument("--config", type=Path, help="thresholds, fees, paper settings to evaluate with")
-    replay.add_argument("--paper-ledger", type=Path,
+    replay.add_argument("--paper-ledger", type=output_file,
                         help="new ledger for paper trading on the recording (default: REC.paper.sqlite, replaced)")
     replay.set_defaults(handler=cmd_replay)
 
@@ -86,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     paper_report = paper_commands.add_parser("report", help="PnL, fills, leg failures, transfers from the ledger")
     paper_report.add_argument("--config", type=Path, help="config naming the ledger ([paper] ledger_path)")
     paper_report.add_argument("--ledger", type=Path, help="ledger file (overrides the config)")
-    paper_report.add_argument("--csv", type=Path, help="also export the trades as CSV")
+    paper_report.add_argument("--csv", type=output_file, help="also export the trades as CSV")
     paper_report.set_defaults(handler=cmd_paper_report)
 
     check = commands.add_parser("check-config", help="validate a config file and print the effective config")
@@ -97,12 +113,12 @@ def build_parser() -> argparse.ArgumentParser:
     markets_commands = markets.add_subparsers(required=True, metavar="ACTION")
     refresh = markets_commands.add_parser("refresh", help="fetch metadata with ccxt and cache it on disk")
     refresh.add_argument("--config", type=Path)
-    refresh.add_argument("--exchanges", help="comma-separated exchanges (default: the enabled ones)")
+    refresh.add_argument("--exchanges", type=exchange_list, help="comma-separated exchanges (default: the enabled ones)")
     refresh.set_defaults(handler=cmd_markets_refresh)
     show = markets_commands.add_parser("show", help="print the cached (or bundled) metadata")
     show.add_argument("--config", type=Path)
-    show.add_argument("--exchange")
-    show.add_argument("--asset")
+    show.add_argument("--exchange", help="only this exchange (any case)")
+    show.add_argument("--asset", help="only markets and networks of this asset (any case)")
     show.set_defaults(handler=cmd_markets_show)
 
     bench = commands.add_parser("bench", help="performance figures: hot path vs orjson, latency, memory, scrape")
@@ -110,13 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     modes.add_argument("--latency", action="store_true", help="detection latency over loopback WebSockets at --rate")
     modes.add_argument("--memory", action="store_true", help="RSS of a scanner holding many full books")
     modes.add_argument("--scrape", action="store_true", help="/metrics scrape time and loop lag on a large scanner")
-    bench.add_argument("--exchanges", help="comma-separated exchanges (default: all supported)")
+    bench.add_argument("--exchanges", type=exchange_list, help="comma-separated exchanges (default: all supported)")
     bench.add_argument("--symbols", type=_positive_int, help="symbols per exchange (default: 100; memory 800, scrape 170)")
     bench.add_argument("--frames", type=_positive_int, default=5000, help="frames per exchange and kind (default: 5000)")
     bench.add_argument("--seed", type=int, default=7, help="market model seed")
-    bench.add_argument("--rate", type=float, default=20000.0, help="latency: frames/s over all exchanges (default: 20000)")
-    bench.add_argument("--seconds", type=float, default=10.0, help="latency: seconds measured (default: 10)")
-    bench.add_argument("--json", type=Path, help="also write the results (and the machine) as JSON to this file")
+    bench.add_argument("--rate", type=positive, default=20000.0, help="latency: frames/s over all exchanges (default: 20000)")
+    bench.add_argument("--seconds", type=positive, default=10.0, help="latency: seconds measured (default: 10)")
+    bench.add_argument("--json", type=output_file, help="also write the results (and the machine) as JSON to this file")
     bench.set_defaults(handler=cmd_bench)
     return parser
 
@@ -128,6 +144,44 @@ def port(text: str) -> int:
     return int(text)
 
 
+def positive(text: str) -> float:
+    """An argparse type: a positive, finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"must be a positive number, got {text!r}")
+    return value
+
+
+def symbols(text: str) -> list[str]:
+    """An argparse type: comma-separated unified symbols (any case), each once."""
+    result = [s.strip().upper() for s in text.split(",") if s.strip()]
+    problems = symbol_problems(result)
+    if problems:
+        raise argparse.ArgumentTypeError("; ".join(problems))
+    return result
+
+
+def exchange_list(text: str) -> list[str]:
+    """An argparse type: comma-separated exchanges arbscan supports (any case), each once."""
+    names = list(dict.fromkeys(n.strip().lower() for n in text.split(",") if n.strip()))
+    unknown = [n for n in names if n not in SUPPORTED_EXCHANGES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"{', '.join(map(repr, unknown)) or 'no exchange'} is not supported"
+                                         f" (supported: {', '.join(SUPPORTED_EXCHANGES)})")
+    return names
+
+
+def output_file(text: str) -> Path:
+    """An argparse type: a file that can be written (its directory exists)."""
+    reason = unwritable(Path(text))
+    if reason:
+        raise argparse.ArgumentTypeError(reason)
+    return Path(text)
+
+
 def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
     """Run on uvloop where available."""
     try:
@@ -137,33 +191,50 @@ def run_async(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return uvloop.run(coroutine)
 
 
-def _load_metadata(config):
-    from .metadata import load_metadata
-
+def _load_metadata(config: Config) -> Metadata:
     return load_metadata(config.metadata.cache_path or None, config.metadata.max_status_age_hours)
+
+
+def _serve(config: Config, coroutine: Coroutine[Any, Any, Any]) -> None:
+    """Run the scanner; a metrics port already taken is the user's to change."""
+    try:
+        run_async(coroutine)
+    except OSError as exc:
+        if exc.errno != errno.EADDRINUSE:
+            raise
+        raise UserError(f"port {config.metrics.port} on {config.metrics.host} is in use;"
+                        " set [metrics] port or pass --metrics-port") from None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .app import Scanner
 
-    config = load_config(args.config)
-    scanner = Scanner(config, _load_metadata(config))
-    run_async(scanner.run(args.duration, view=None if args.no_view else sys.stdout))
+    config, metadata = _configure(args, demo=False)
+    _serve(config, Scanner(config, metadata).run(args.duration, view=None if args.no_view else sys.stdout))
     return 0
 
 
-def cmd_demo(args: argparse.Namespace) -> int:
+def _configure(args: argparse.Namespace, demo: bool) -> tuple[Config, Metadata]:
+    """The config with the command line's overrides, and the metadata the scanner will use,
+    after the startup checks (`scanner.checks`) passed."""
     config = load_config(args.config)
-    if args.symbols:
-        config.scanner.symbols = _symbols(args.symbols)
-    elif args.config is None:
+    if getattr(args, "symbols", None):
+        config.scanner.symbols = args.symbols
+    elif demo and args.config is None:
         config.scanner.symbols = list(DEMO_SYMBOLS)
-    if args.metrics_port is not None:
+    if getattr(args, "metrics_port", None) is not None:
         config.metrics.port = args.metrics_port
-    if args.paper:
+    if getattr(args, "paper", False):
         enable_demo_paper(config)
-    run_async(run_demo(config, duration=args.duration, seed=args.seed,
-                       view=None if args.no_view else sys.stdout))
+    metadata = load_metadata(None) if demo else _load_metadata(config)  # what run_demo reads
+    check_startup(config, metadata)
+    return config, metadata
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config, _ = _configure(args, demo=True)
+    _serve(config, run_demo(config, duration=args.duration, seed=args.seed,
+                            view=None if args.no_view else sys.stdout))
     return 0
 
 
@@ -171,18 +242,14 @@ def cmd_record(args: argparse.Namespace) -> int:
     from .app import Scanner
     from .record import Recorder
 
-    config = load_config(args.config)
-    if args.symbols:
-        config.scanner.symbols = _symbols(args.symbols)
-    elif args.demo and args.config is None:
-        config.scanner.symbols = list(DEMO_SYMBOLS)
+    config, metadata = _configure(args, demo=args.demo)
     config.metrics.enabled = False
     recorder = Recorder(args.output, {"exchanges": config.enabled_exchanges(), "symbols": config.scanner.symbols})
     try:
         if args.demo:
             run_async(run_demo(config, duration=args.duration, seed=args.seed, recorder=recorder))
         else:
-            run_async(Scanner(config, _load_metadata(config), recorder=recorder).run(args.duration))
+            run_async(Scanner(config, metadata, recorder=recorder).run(args.duration))
     finally:
         recorder.close()
     print(f"recorded {recorder.records} records to {args.output}")
@@ -215,18 +282,19 @@ def cmd_paper_report(args: argparse.Namespace) -> int:
     from .paper import report
 
     ledger = args.ledger or Path(load_config(args.config).paper.ledger_path)
+    if ledger.is_dir():
+        raise UserError(f"{ledger} is a directory; pass the paper ledger file")
     if not ledger.exists():
         raise UserError(f"{ledger}: no paper ledger here; run with [paper] enabled = true (or `arbscan demo --paper`) first")
     print(report(ledger, args.csv))
     return 0
 
 
-def _symbols(text: str) -> list[str]:
-    return [s.strip().upper() for s in text.split(",") if s.strip()]
-
-
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.file)
+    problems = startup_problems(config, _load_metadata(config))
+    if problems:
+        raise ConfigError([f"{args.file}: {problem}" for problem in problems])
     _print_toml(config.as_dict())
     return 0
 
@@ -258,16 +326,24 @@ def _toml_value(value: Any) -> str:
 
 
 def cmd_markets_refresh(args: argparse.Namespace) -> int:
-    from .metadata import DEFAULT_CACHE_PATH, refresh
+    """Exit 0 when the metadata of at least one exchange was fetched and written, else 1."""
+    from .metadata import refresh
 
     config = load_config(args.config)
-    exchanges = args.exchanges.split(",") if args.exchanges else config.enabled_exchanges()
-    path = Path(config.metadata.cache_path) if config.metadata.cache_path else DEFAULT_CACHE_PATH
+    exchanges = args.exchanges or config.enabled_exchanges()
+    if not exchanges:
+        raise UserError("no exchange to refresh: enable one in the config or pass --exchanges")
+    path = cache_path(config)
+    reason = unwritable(path, creates_directories=True)
+    if reason:
+        raise UserError(f"metadata.cache_path: {reason}")
     metadata = run_async(refresh(exchanges, config.scanner.symbols, path))
-    for exchange, error in getattr(metadata, "errors", {}).items():
-        print(f"arbscan: {exchange}: {error} (kept the previous data)", file=sys.stderr)
-    print(f"metadata for {', '.join(exchanges)} cached in {path}")
-    return 1 if getattr(metadata, "errors", None) else 0
+    for exchange, error in metadata.errors.items():
+        print(f"arbscan: {exchange}: refresh failed, kept the previous data: {error}", file=sys.stderr)
+    fetched = [name for name in exchanges if name not in metadata.errors]
+    if fetched:
+        print(f"metadata for {', '.join(fetched)} cached in {path}")
+    return 0 if fetched else 1
 
 
 def cmd_markets_show(args: argparse.Namespace) -> int:
@@ -279,7 +355,10 @@ def cmd_markets_show(args: argparse.Namespace) -> int:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
@@ -287,14 +366,8 @@ def _positive_int(text: str) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench.suite import report, run, to_json
-    from .config import SUPPORTED_EXCHANGES
 
-    exchanges = args.exchanges.split(",") if args.exchanges else list(SUPPORTED_EXCHANGES)
-    unknown = [name for name in exchanges if name not in SUPPORTED_EXCHANGES]
-    if unknown or not exchanges:
-        raise UserError(f"--exchanges: unknown {unknown}; choose from {', '.join(SUPPORTED_EXCHANGES)}")
-    if args.rate <= 0 or args.seconds <= 0:
-        raise UserError("--rate and --seconds must be positive")
+    exchanges = args.exchanges or list(SUPPORTED_EXCHANGES)
     mode = "latency" if args.latency else "memory" if args.memory else "scrape" if args.scrape else "throughput"
     results = run(mode, exchanges, args.symbols, args.frames, args.seed, args.rate, args.seconds)
     print(report(mode, results))

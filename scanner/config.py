@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
+import math
 import tomllib
 import types
 import typing
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -149,12 +152,30 @@ def load_config(path: str | Path | None) -> Config:
         return Config()
     path = Path(path)
     try:
-        raw = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError([f"{path}: file not found; pass an existing TOML file to --config"]) from None
+        raw = tomllib.loads(read_text_file(path))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError([f"{path}: not valid TOML ({exc}); fix the syntax"]) from None
     return parse_config(raw, source=str(path))
+
+
+def read_text_file(path: Path) -> str:
+    """The UTF-8 text of a config file; ConfigError (one line naming the file) when it is
+    missing, a directory, unreadable, not UTF-8 or starts with a byte-order mark."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError([f"{path}: file not found; pass an existing TOML file"]) from None
+    except IsADirectoryError:
+        raise ConfigError([f"{path}: is a directory; pass a TOML file"]) from None
+    except OSError as exc:
+        raise ConfigError([f"{path}: cannot be read ({exc.strerror})"]) from None
+    if data.startswith(b"\xef\xbb\xbf"):
+        raise ConfigError([f"{path}: starts with a byte-order mark; save it as UTF-8 without BOM"])
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ConfigError([f"{path}: not UTF-8 text (line {line}); save it as UTF-8"]) from None
 
 
 def parse_config(raw: dict[str, Any], source: str = "config") -> Config:
@@ -213,6 +234,9 @@ def _convert(hint: Any, value: Any, where: str, problems: list[str]) -> Any:
         return [_convert(item_type, v, f"{where}[{i}]", problems) for i, v in enumerate(value)]
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"'{where}': expected a finite number, got {value!r}")
+        return _INVALID
     if hint in (int, float, str, bool) and (type(value) is hint):
         return value
     problems.append(f"'{where}': expected {_TYPE_NAMES[hint]}, got {_kind(value)} {value!r}")
@@ -225,6 +249,24 @@ _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string", bool: "tru
 def _kind(value: Any) -> str:
     return {dict: "a table", list: "a list", str: "a string", bool: "a boolean", int: "an integer",
             float: "a number"}.get(type(value), type(value).__name__)
+
+
+def symbol_problems(symbols: list[str]) -> list[str]:
+    """One line per malformed or repeated symbol in ``symbols``, or for none at all."""
+    problems = [f"{symbol!r} is not a unified symbol like 'BTC/USDT'"
+                for symbol in symbols if symbol.count("/") != 1 or symbol != symbol.upper()]
+    problems += [f"{symbol!r} is listed more than once"
+                 for symbol in dict.fromkeys(s for s in symbols if symbols.count(s) > 1)]
+    if not symbols:
+        problems.append("no symbol; list at least one such as 'BTC/USDT'")
+    return problems
+
+
+def _check_url(url: str, schemes: tuple[str, ...], where: str, problems: list[str]) -> None:
+    """An empty ``url`` is the default; anything else must be an absolute URL in ``schemes``."""
+    parts = urllib.parse.urlsplit(url)
+    if url and (parts.scheme not in schemes or not parts.hostname):
+        problems.append(f"'{where}': {url!r} is not a {'/'.join(schemes)} URL like '{schemes[0]}://host:port/path'")
 
 
 def _check_webhook_filters(hook: WebhookConfig, where: str, problems: list[str]) -> None:
@@ -253,16 +295,14 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             close = difflib.get_close_matches(name, SUPPORTED_EXCHANGES, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             problems.append(f"unknown exchange 'exchanges.{name}' (supported: {', '.join(SUPPORTED_EXCHANGES)}){hint}")
-        staleness = config.exchanges[name].staleness_seconds
-        if staleness is not None and staleness <= 0:
+        exchange = config.exchanges[name]
+        if exchange.staleness_seconds is not None and exchange.staleness_seconds <= 0:
             problems.append(f"'exchanges.{name}.staleness_seconds' must be greater than 0")
-    if not config.enabled_exchanges():
-        problems.append("no exchange is enabled; set enabled = true for at least two exchanges")
-    for symbol in config.scanner.symbols:
-        if symbol.count("/") != 1 or symbol != symbol.upper():
-            problems.append(f"'scanner.symbols': {symbol!r} is not a unified symbol like 'BTC/USDT'")
-    if not config.scanner.symbols:
-        problems.append("'scanner.symbols' is empty; list at least one symbol such as 'BTC/USDT'")
+        if exchange.taker_fee_bps is not None and exchange.taker_fee_bps < 0:
+            problems.append(f"'exchanges.{name}.taker_fee_bps' must be 0 or more")
+        _check_url(exchange.ws_url, ("wss", "ws"), f"exchanges.{name}.ws_url", problems)
+        _check_url(exchange.rest_url, ("https", "http"), f"exchanges.{name}.rest_url", problems)
+    problems += [f"'scanner.symbols': {problem}" for problem in symbol_problems(config.scanner.symbols)]
     for key in ("notional_cap", "staleness_seconds", "book_depth", "silence_seconds", "max_gross_bps"):
         if getattr(config.scanner, key) <= 0:
             problems.append(f"'scanner.{key}' must be greater than 0")
@@ -272,6 +312,9 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
         problems.append("'metadata.max_status_age_hours' must be greater than 0")
     if not 0 < config.metrics.port < 65536:
         problems.append(f"'metrics.port' must be between 1 and 65535, got {config.metrics.port}")
+    if not _is_address(config.metrics.host):
+        problems.append(f"'metrics.host': {config.metrics.host!r} is not an IP address"
+                        " (127.0.0.1 for this machine only, 0.0.0.0 or :: for every interface)")
     for name, hook in config.alerts.webhooks.items():
         where = f"alerts.webhooks.{name}"
         if hook.format not in WEBHOOK_FORMATS:
@@ -287,6 +330,16 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
         if exchange not in config.exchanges:
             problems.append(f"'paper': exchange '{exchange}' is not configured under [exchanges]")
     _check_paper(config.paper, problems)
+
+
+def _is_address(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _check_paper(paper: PaperConfig, problems: list[str]) -> None:

@@ -380,8 +380,9 @@ async def refresh(exchanges: list[str], symbols: list[str] | None, path: str | P
     a ccxt-like async exchange object (default ``ccxt.async_support.<name>``). Read-only keys
     from ``ARBSCAN_<EXCHANGE>_API_KEY`` / ``_SECRET`` / ``_PASSWORD`` unlock per-network fees and
     status where the exchange needs them; without them the previous networks are kept with
-    status UNKNOWN. A failing exchange keeps its previous data and is reported in ``errors``.
-    Returns the merged metadata (what was written).
+    status UNKNOWN. A failing exchange keeps its previous data and is reported in ``errors``
+    (one line each, for the caller to show); the others are written to the cache. Returns the
+    merged metadata (what was written, if any exchange was fetched).
     """
     cache = _cache_path(path)
     base = _refresh_base(cache)
@@ -394,8 +395,6 @@ async def refresh(exchanges: list[str], symbols: list[str] | None, path: str | P
         fresh, fetched_at=time.time(), source="ccxt",
         errors={name: o.error for name, o in zip(names, outcomes) if o.error is not None},
         warnings={name: o.warnings for name, o in zip(names, outcomes) if o.warnings}))
-    for name, error in result.errors.items():
-        log.warning("%s: metadata refresh failed, keeping the previous data: %s", name, error)
     for name, messages in result.warnings.items():
         for message in messages:
             log.warning("%s: %s", name, message)
@@ -572,10 +571,13 @@ def describe(metadata: Metadata, exchange: str | None = None, asset: str | None 
     asset its networks (fee, withdraw/deposit status). ``exchange``/``asset`` filter."""
     names = metadata.exchanges()
     if exchange is not None:
-        if exchange not in metadata.data:
+        if exchange.lower() not in metadata.data:
             raise MetadataError(f"no metadata for exchange {exchange!r} (known: {', '.join(names) or 'none'})")
-        names = [exchange]
+        names = [exchange.lower()]
     asset = asset.upper() if asset else None
+    if asset is not None and not any(_has_asset(metadata.data[name], asset) for name in names):
+        raise MetadataError(f"no market or network for asset {asset!r} in the metadata of {', '.join(names)};"
+                            " check the spelling or run `arbscan markets refresh`")
     lines = [metadata.origin()]
     if any(metadata.data[name].source == "bundled" for name in names):
         lines.append("bundled data is an approximate offline snapshot; "
@@ -584,6 +586,10 @@ def describe(metadata: Metadata, exchange: str | None = None, asset: str | None 
         lines += _describe_exchange(name, metadata.data[name], asset, metadata.status_age(name),
                                     metadata.max_status_age)
     return "\n".join(line.rstrip() for line in lines)
+
+
+def _has_asset(data: ExchangeMetadata, asset: str) -> bool:
+    return asset in data.networks or any(asset in (m.base, m.quote) for m in data.markets.values())
 
 
 def _describe_exchange(name: str, data: ExchangeMetadata, asset: str | None, age: float | None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Iterator
@@ -67,22 +68,32 @@ def read_recording(path: str | Path) -> tuple[dict[str, Any], Iterator[Record]]:
         meta = orjson.loads(first) if first else {}
     except FileNotFoundError:
         raise ValueError(f"{path}: recording not found; make one with `arbscan record`") from None
-    except (OSError, orjson.JSONDecodeError) as exc:
-        raise ValueError(f"{path}: not an arbscan recording ({exc})") from None
-    if meta.get("k") != "meta":
+    except (OSError, EOFError, zlib.error, orjson.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not an arbscan recording ({exc or type(exc).__name__})") from None
+    if not (isinstance(meta, dict) and meta.get("k") == "meta"
+            and all(isinstance(meta.get(key), (int, float)) for key in ("wall", "monotonic"))):
         file.close()
         raise ValueError(f"{path}: not an arbscan recording (no meta line); make one with `arbscan record`")
     return meta, _records(file, path)
 
 
+# what reading a compressed recording cut short (a killed `arbscan record`) raises
+_CUT_SHORT = (EOFError, zlib.error, gzip.BadGzipFile)
+
+
 def _records(file: IO[bytes], path: Path) -> Iterator[Record]:
+    number = 1
     with file:
-        for number, line in enumerate(file, start=2):
-            try:
-                raw = orjson.loads(line)
-                record = Record(raw["k"], raw["ex"], raw["m"], raw.get("d", "").encode(),
-                                raw.get("path", ""), raw.get("params"))
-            except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-                log.warning("%s:%d: damaged record (%s); the recording ends there", path, number, exc)
-                return
-            yield record
+        try:
+            for number, line in enumerate(file, start=2):
+                try:
+                    raw = orjson.loads(line)
+                    record = Record(raw["k"], raw["ex"], float(raw["m"]), raw.get("d", "").encode(),
+                                    raw.get("path", ""), raw.get("params"))
+                except (ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON, fields, their types
+                    log.warning("%s:%d: damaged record (%s); the recording ends there", path, number, exc)
+                    return
+                yield record
+        except _CUT_SHORT as exc:
+            log.warning("%s: cut short after line %d (%s); the records before it are used",
+                        path, number, exc or type(exc).__name__)

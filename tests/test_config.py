@@ -87,3 +87,64 @@ def test_unreadable_files_give_one_line(tmp_path):
     broken.write_text("[scanner\n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_config(broken)
+
+
+def test_urls_hosts_numbers_fees_and_symbols_are_checked():
+    found = problems({
+        "scanner": {"symbols": ["BTC/USDT", "BTC/USDT"], "min_net_bps": float("nan"), "notional_cap": float("inf")},
+        "exchanges": {"okx": {"ws_url": "https://ws.okx.com", "rest_url": "https://www.okx.com", "taker_fee_bps": -2},
+                      "binance": {"ws_url": "wss://stream.binance.com:9443/ws", "rest_url": "ftp://api"}},
+        "metrics": {"host": "example.com"},
+    })
+    assert found == [
+        "arbscan.toml: 'scanner.min_net_bps': expected a finite number, got nan",
+        "arbscan.toml: 'scanner.notional_cap': expected a finite number, got inf",
+        "arbscan.toml: 'exchanges.binance.rest_url': 'ftp://api' is not a https/http URL like 'https://host:port/path'",
+        "arbscan.toml: 'exchanges.okx.taker_fee_bps' must be 0 or more",
+        "arbscan.toml: 'exchanges.okx.ws_url': 'https://ws.okx.com' is not a wss/ws URL like 'wss://host:port/path'",
+        "arbscan.toml: 'scanner.symbols': 'BTC/USDT' is listed more than once",
+        "arbscan.toml: 'metrics.host': 'example.com' is not an IP address"
+        " (127.0.0.1 for this machine only, 0.0.0.0 or :: for every interface)",
+    ]
+    for host in ("0.0.0.0", "::", "localhost", "10.1.2.3"):
+        assert parse_config({"metrics": {"host": host}}).metrics.host == host
+
+
+@pytest.mark.parametrize("content, said", [
+    (b"\xef\xbb\xbf[scanner]\n", "starts with a byte-order mark; save it as UTF-8 without BOM"),
+    (b"[scanner]\nsymbols = [\"BTC/USDT\"]\n# \xe9t\xe9\n", "not UTF-8 text (line 3); save it as UTF-8"),
+])
+def test_files_that_are_not_plain_utf8_are_named(tmp_path, content, said):
+    path = tmp_path / "arbscan.toml"
+    path.write_bytes(content)
+    with pytest.raises(ConfigError) as error:
+        load_config(path)
+    assert error.value.problems == [f"{path}: {said}"]
+    with pytest.raises(ConfigError, match="is a directory; pass a TOML file"):
+        load_config(tmp_path)
+
+
+def test_startup_checks_need_metadata_environment_and_files(tmp_path):
+    from scanner.checks import listings, startup_problems
+    from scanner.metadata import load_metadata
+
+    metadata = load_metadata(tmp_path / "absent.json")
+    config = parse_config({
+        "scanner": {"symbols": ["BTC/USDT", "NOPE/USDT"]},
+        "alerts": {"outbox_path": str(tmp_path / "no" / "outbox.sqlite"),
+                   "webhooks": {"desk": {"url": "https://example.invalid", "secret_env": "DESK_KEY",
+                                         "symbols": ["ETH/USDT"]}}},
+        "metadata": {"cache_path": str(tmp_path / "new" / "dirs" / "metadata.json")},  # refresh creates them
+    })
+    assert startup_problems(config, metadata, env={}) == [
+        "scanner.symbols: NOPE/USDT is not listed on any enabled exchange (binance, okx, bybit);"
+        " check the spelling or run `arbscan markets refresh`",
+        "alerts.webhooks.desk: environment variable DESK_KEY is not set",
+        "alerts.webhooks.desk.symbols: ETH/USDT is not in scanner.symbols, so this filter never matches",
+        f"alerts.outbox_path: directory {tmp_path / 'no'} of {tmp_path / 'no' / 'outbox.sqlite'} does not exist;"
+        " create it or choose another path",
+    ]
+    assert listings(config, metadata)["okx"] == ["BTC/USDT"]  # what the scanner subscribes to
+    config.scanner.symbols = ["BTC/USDT", "ETH/USDT"]
+    config.alerts.outbox_path = str(tmp_path / "outbox.sqlite")
+    assert startup_problems(config, metadata, env={"DESK_KEY": "k"}) == []

@@ -374,3 +374,67 @@ def test_max_status_age_must_be_positive(tmp_path, value, capsys):
     config.write_text(f"[metadata]\nmax_status_age_hours = {value}\n")
     assert main(["check-config", str(config)]) == 2
     assert "'metadata.max_status_age_hours' must be greater than 0" in capsys.readouterr().err
+# --- `arbscan markets refresh`: what the user sees ---------------------------------------------
+
+@pytest.fixture
+def cli_cache(tmp_path, monkeypatch, no_keys):
+    """The command's cache file, with ccxt replaced by offline fakes that refuse to be created
+    unless the test installs them."""
+    import scanner.metadata
+
+    path = tmp_path / "cache" / "metadata.json"
+    monkeypatch.setattr(scanner.metadata, "DEFAULT_CACHE_PATH", path)
+
+    def no_ccxt(name):
+        raise AssertionError(f"{name}: a network client was created")
+    monkeypatch.setattr(scanner.metadata, "_ccxt_exchange", no_ccxt)
+    return path
+
+
+def test_refresh_says_cached_only_for_what_it_wrote(cli_cache, monkeypatch, capsys):
+    import scanner.metadata
+    from scanner.cli import main
+
+    fakes = FakeExchanges({"binance": [binance_btc_usdt()]},
+                          failing={"okx": ccxt.NetworkError("okx GET https://www.okx.com 503\n<html>")})
+    monkeypatch.setattr(scanner.metadata, "_ccxt_exchange", fakes)
+
+    assert main(["markets", "refresh", "--exchanges", "Binance,okx"]) == 0
+
+    out, err = capsys.readouterr()
+    assert out == f"metadata for binance cached in {cli_cache}\n"
+    assert err == ("arbscan: okx: refresh failed, kept the previous data: NetworkError: okx GET"
+                   " https://www.okx.com 503 <html>\n")
+    assert load_metadata(cli_cache).market("binance", "BTC/USDT").id == "BTCUSDT"
+
+
+def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
+    import scanner.metadata
+    from scanner.cli import main
+
+    fakes = FakeExchanges({}, failing={name: ccxt.ExchangeNotAvailable(f"{name} is down")
+                                       for name in ("binance", "okx", "bybit")})
+    monkeypatch.setattr(scanner.metadata, "_ccxt_exchange", fakes)
+
+    assert main(["markets", "refresh"]) == 1  # the enabled exchanges
+
+    out, err = capsys.readouterr()
+    assert out == "" and "cached" not in err and not cli_cache.exists()
+    assert err.splitlines() == [f"arbscan: {name}: refresh failed, kept the previous data: ExchangeNotAvailable:"
+                                f" {name} is down" for name in ("binance", "okx", "bybit")]
+
+
+def test_refresh_refuses_an_unsupported_exchange_before_any_network_call(cli_cache, capsys):
+    from scanner.cli import main
+
+    assert main(["markets", "refresh", "--exchanges", "okx,kraken"]) == 2  # no_ccxt would raise
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "'kraken' is not supported (supported: binance, okx, bybit)" in err
+    assert not cli_cache.exists()
+
+
+def test_describe_filters_ignore_case_and_refuse_an_unknown_asset(tmp_path):
+    md = load_metadata(tmp_path / "absent.json")
+    assert describe(md, exchange="OKX", asset="sol") == describe(md, exchange="okx", asset="SOL")
+    with pytest.raises(MetadataError, match="no market or network for asset 'NOPE' in the metadata of okx"):
+        describe(md, exchange="okx", asset="nope")

@@ -1,0 +1,93 @@
+"""The static checks made before the scanner starts.
+
+`startup_problems` is the one list of them: ``arbscan check-config`` prints it, ``run``,
+``demo`` and ``record`` refuse to start on any of it (after their command-line overrides).
+What the config file alone decides is checked when it is loaded (`scanner.config`); these
+need the metadata, the environment or the file system.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Mapping
+
+from .alerts.formats import build_renderer
+from .config import Config, ConfigError
+from .metadata import Metadata, _cache_path
+
+log = logging.getLogger(__name__)
+
+
+def listings(config: Config, metadata: Metadata) -> dict[str, list[str]]:
+    """The configured symbols each enabled exchange lists (all of them if metadata has none)."""
+    result = {}
+    for exchange in config.enabled_exchanges():
+        known = set(metadata.symbols(exchange))
+        result[exchange] = [s for s in config.scanner.symbols if not known or s in known]
+    return result
+
+
+def startup_problems(config: Config, metadata: Metadata, env: Mapping[str, str] = os.environ) -> list[str]:
+    """One line per reason the scanner cannot start with ``config`` (empty: it can)."""
+    problems = _exchange_problems(config, metadata)
+    scanned = set(config.scanner.symbols)
+    for name, hook in config.alerts.webhooks.items():
+        try:
+            build_renderer(name, hook, env)  # what the alerter does at start: URL, secret
+        except ConfigError as exc:
+            problems += exc.problems
+        problems += [f"alerts.webhooks.{name}.symbols: {symbol} is not in scanner.symbols, so this"
+                     " filter never matches" for symbol in hook.symbols if symbol not in scanned]
+    files = {"metadata.cache_path": unwritable(cache_path(config), creates_directories=True)}
+    if config.alerts.webhooks:
+        files["alerts.outbox_path"] = unwritable(Path(config.alerts.outbox_path))
+    if config.paper.enabled:
+        files["paper.ledger_path"] = unwritable(Path(config.paper.ledger_path))
+    return problems + [f"{setting}: {reason}" for setting, reason in files.items() if reason]
+
+
+def cache_path(config: Config) -> Path:
+    """Where ``arbscan markets refresh`` writes the metadata and the scanner reads it."""
+    return _cache_path(config.metadata.cache_path or None)
+
+
+def check_startup(config: Config, metadata: Metadata) -> None:
+    """Raise ConfigError with every `startup_problems` line, if there is any."""
+    problems = startup_problems(config, metadata)
+    if problems:
+        raise ConfigError(problems)
+
+
+def _exchange_problems(config: Config, metadata: Metadata) -> list[str]:
+    enabled = config.enabled_exchanges()
+    if len(enabled) < 2:
+        return [f"exchanges: {len(enabled)} enabled ({', '.join(enabled) or 'none'}); arbscan compares"
+                " exchanges, set enabled = true for at least two"]
+    venues = listings(config, metadata)
+    problems = []
+    for symbol in config.scanner.symbols:
+        listed = [exchange for exchange in enabled if symbol in venues[exchange]]
+        if not listed:
+            problems.append(f"scanner.symbols: {symbol} is not listed on any enabled exchange"
+                            f" ({', '.join(enabled)}); check the spelling or run `arbscan markets refresh`")
+        elif len(listed) == 1:
+            log.warning("%s is listed only on %s: nothing to compare it with", symbol, listed[0])
+    return problems
+
+
+def unwritable(path: Path, creates_directories: bool = False) -> str | None:
+    """Why a file cannot be written at ``path`` (None: it can): its directory is missing or
+    read-only, or it is a directory. ``creates_directories``: the writer makes the missing
+    directories, so the nearest existing one must be writable."""
+    if path.is_dir():
+        return f"{path} is a directory; name a file"
+    directory = path.parent
+    if creates_directories:
+        while not directory.exists() and directory != directory.parent:
+            directory = directory.parent
+    if not directory.is_dir():
+        return f"directory {directory} of {path} does not exist; create it or choose another path"
+    if not os.access(directory, os.W_OK | os.X_OK) or (path.exists() and not os.access(path, os.W_OK)):
+        return f"{path if path.exists() else directory} is not writable; fix its permissions or choose another path"
+    return None
