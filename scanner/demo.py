@@ -62,7 +62,8 @@ async def local_receiver(config: Config) -> AsyncIterator[LocalReceiver]:
     that stops with the demo leaves nothing worth keeping."""
     secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
     os.environ[RECEIVER_SECRET_ENV] = secret  # the alerter reads target secrets from the environment
-    receiver = LocalReceiver(secret=secret, log_level=logging.DEBUG)
+    receiver = LocalReceiver(secret=secret, log_level=logging.DEBUG,
+                             label=f"demo local receiver (alert target {RECEIVER_TARGET})")
     await receiver.start()
     if not config.alerts.webhooks:
         config.alerts.outbox_path = ":memory:"

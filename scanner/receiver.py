@@ -29,7 +29,8 @@ class LocalReceiver:
     """An aiohttp server that accepts POSTed JSON on any path and counts it by type."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, secret: str | None = None,
-                 log_level: int = logging.INFO):
+                 log_level: int = logging.INFO, label: str = "webhook receiver"):
+        self.label = label  # how the logs name it
         self.host, self.port = host, port  # port 0: an ephemeral port, known after start
         self.key = signing_key(secret) if secret else None
         self.log_level = log_level
@@ -48,13 +49,13 @@ class LocalReceiver:
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
         self.port = self._runner.addresses[0][1]
-        log.info("webhook receiver on %s", self.url(""))
+        log.info("%s on %s", self.label, self.url(""))
 
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-            log.info("webhook receiver got %d requests (%s), rejected %d", sum(self.received.values()),
+            log.info("%s got %d requests (%s), rejected %d", self.label, sum(self.received.values()),
                      ", ".join(f"{kind} {n}" for kind, n in sorted(self.received.items())) or "none",
                      self.rejected)
 
@@ -65,7 +66,7 @@ class LocalReceiver:
         body = await request.read()
         if self.key is not None and not self._signed(request, body):
             self.rejected += 1
-            log.warning("webhook receiver: rejected a request to %s with a bad signature", request.path)
+            log.warning("%s: rejected a request to %s with a bad signature", self.label, request.path)
             return web.Response(status=401, text="bad signature\n")
         try:
             event = orjson.loads(body)
@@ -73,7 +74,7 @@ class LocalReceiver:
             return web.Response(status=400, text="not JSON\n")
         kind = _kind(event)
         self.received[kind] += 1
-        log.log(self.log_level, "webhook receiver: %s %s", kind, _summary(event))
+        log.log(self.log_level, "%s: %s %s", self.label, kind, _summary(event))
         return web.Response(status=204)
 
     def _signed(self, request: web.Request, body: bytes) -> bool:
