@@ -532,8 +532,14 @@ def resolve_variables(stack: Stack, dashboard: dict, problems: list[str]) -> dic
                                      start=stack.started, end=time.time())
         if not found:
             problems.append(f"{dashboard['uid']}: variable {variable['name']} has no values")
-        values[variable["name"]] = "(" + "|".join(re.escape(v) for v in found) + ")" if found else ".*"
+        values[variable["name"]] = "(" + "|".join(map(grafana_regex_escape, found)) + ")" if found else ".*"
     return values
+
+
+def grafana_regex_escape(value: str) -> str:
+    """A label value as Grafana puts it in a PromQL regex string: regex metacharacters escaped
+    with a backslash that is itself escaped for the string literal (``-`` is left alone)."""
+    return re.sub(r"([\\^$*+?.()|{}\[\]])", r"\\\\\1", value)
 
 
 def substitute(expr: str, variables: dict[str, str], range_seconds: float) -> str:
