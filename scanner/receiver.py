@@ -13,7 +13,9 @@ import argparse
 import asyncio
 import logging
 import hmac
+import signal
 import sys
+import time
 from collections import Counter
 from typing import Any
 
@@ -23,6 +25,8 @@ from aiohttp import web
 from .alerts.formats import sign, signing_key
 
 log = logging.getLogger(__name__)
+
+SIGNATURE_TOLERANCE_SECONDS = 300  # a signed request older or newer than this is refused
 
 
 class LocalReceiver:
@@ -78,10 +82,14 @@ class LocalReceiver:
         return web.Response(status=204)
 
     def _signed(self, request: web.Request, body: bytes) -> bool:
+        """Standard Webhooks: a v1 signature of ``{id}.{timestamp}.{body}`` made within 5 minutes."""
         headers = request.headers
         try:
-            expected = sign(self.key, headers["webhook-id"], int(headers["webhook-timestamp"]), body)
+            timestamp = int(headers["webhook-timestamp"])
+            expected = sign(self.key, headers["webhook-id"], timestamp, body)
         except (KeyError, ValueError):
+            return False
+        if abs(time.time() - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
             return False
         return any(hmac.compare_digest(expected, given) for given in headers.get("webhook-signature", "").split())
 
@@ -108,12 +116,13 @@ def _summary(event: Any) -> str:
 
 
 async def serve(host: str, port: int) -> None:
-    """Run a receiver until cancelled."""
+    """Run a receiver until SIGTERM (or cancelled)."""
     receiver = LocalReceiver(host, port)
     await receiver.start()
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopping.set)
     try:
-        while True:
-            await asyncio.sleep(3600)
+        await stopping.wait()
     finally:
         await receiver.stop()
 

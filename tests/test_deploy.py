@@ -1,6 +1,7 @@
 """The monitoring stack shipped in deploy/ and grafana/.
 
-Static checks (promtool, amtool, dashboard lint, compose wiring), then the real thing:
+Static checks (promtool, amtool, dashboard lint, the image's build context, compose wiring),
+then the real thing:
 `arbscan demo --paper` scraped every second by a real Prometheus loading the shipped rules,
 alerting through a real Alertmanager loading the shipped routing tree to a local webhook sink.
 """
@@ -292,6 +293,7 @@ def test_compose_wiring():
     spec = compose()
     services = spec["services"]
     assert set(services) == {"arbscan", "prometheus", "alertmanager", "grafana", "alert-receiver"}
+    assert services["arbscan"]["init"] and services["alert-receiver"]["init"]  # docker stop's SIGTERM reaches Python
     for name, service in services.items():
         if "build" in service:
             assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).is_file(), name

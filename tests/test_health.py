@@ -159,14 +159,16 @@ async def test_receiver_counts_signed_events_and_rejects_bad_signatures():
     now = int(time.time())
     good = {"webhook-id": "e1", "webhook-timestamp": str(now), "webhook-signature": sign(signing_key(secret), "e1", now, body)}
     bad = {**good, "webhook-signature": sign(b"another key", "e1", now, body)}
+    old = {**good, "webhook-timestamp": str(now - 600),
+           "webhook-signature": sign(signing_key(secret), "e1", now - 600, body)}
     try:
         async with aiohttp.ClientSession() as http:
             statuses = []
-            for headers in (good, bad, {}):
+            for headers in (good, bad, old, {}):
                 async with http.post(receiver.url(), data=body, headers=headers) as response:
                     statuses.append(response.status)
-        assert statuses == [204, 401, 401]
-        assert receiver.received == {"opportunity.opened": 1} and receiver.rejected == 2
+        assert statuses == [204, 401, 401, 401]
+        assert receiver.received == {"opportunity.opened": 1} and receiver.rejected == 3
     finally:
         await receiver.stop()
 
