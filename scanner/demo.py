@@ -2,13 +2,18 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
-from typing import TextIO
+import logging
+import os
+import secrets
+from typing import AsyncIterator, TextIO
 
 from .app import Scanner
 from .book import LIVE
-from .config import Config
+from .config import Config, WebhookConfig
 from .metadata import load_metadata
+from .receiver import LocalReceiver
 from .record import Recorder
 from .sim import SimulatedExchanges
 
@@ -16,6 +21,8 @@ DEMO_DISLOCATIONS = (2.0, 6.0)  # seconds between injected dislocations
 FIRST_DISLOCATION = (60.0, 4.0)  # bps, seconds: the second exchange's first symbol, once live
 DEMO_BALANCES = {"USDT": 20_000.0, "BTC": 0.25, "ETH": 5.0, "SOL": 100.0, "XRP": 3_000.0,
                  "DOGE": 300.0}  # about 15,000 USDT of each base at the simulator's prices
+RECEIVER_TARGET = "demo-local-receiver"  # the alert target of the demo's own webhook receiver
+RECEIVER_SECRET_ENV = "ARBSCAN_DEMO_RECEIVER_SECRET"  # its signing key, made for each run
 
 
 def enable_demo_paper(config: Config) -> None:
@@ -29,10 +36,11 @@ def enable_demo_paper(config: Config) -> None:
 
 async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
                    view: TextIO | None = None, recorder: Recorder | None = None) -> None:
-    """Start the simulator, point every enabled exchange at it, and scan."""
+    """Start the simulator and the local webhook receiver, point every enabled exchange at
+    the simulator, and scan."""
     exchanges = tuple(config.enabled_exchanges())
     async with SimulatedExchanges(symbols=config.scanner.symbols, exchanges=exchanges, seed=seed,
-                                  dislocation_every=DEMO_DISLOCATIONS) as sim:
+                                  dislocation_every=DEMO_DISLOCATIONS) as sim, local_receiver(config):
         for name, endpoint in sim.endpoints.items():
             config.exchanges[name].ws_url = endpoint.ws_url
             config.exchanges[name].rest_url = endpoint.rest_url
@@ -44,6 +52,26 @@ async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
             first.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await first
+
+
+@contextlib.asynccontextmanager
+async def local_receiver(config: Config) -> AsyncIterator[LocalReceiver]:
+    """Run the demo's webhook receiver on 127.0.0.1 and add it to ``config`` as the signed
+    alert target ``demo-local-receiver``, so alerts are delivered (and the Alerts dashboard has
+    data) without any setup. With no other target the outbox is kept in memory: a receiver
+    that stops with the demo leaves nothing worth keeping."""
+    secret = "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
+    os.environ[RECEIVER_SECRET_ENV] = secret  # the alerter reads target secrets from the environment
+    receiver = LocalReceiver(secret=secret, log_level=logging.DEBUG,
+                             label=f"demo local receiver (alert target {RECEIVER_TARGET})")
+    await receiver.start()
+    if not config.alerts.webhooks:
+        config.alerts.outbox_path = ":memory:"
+    config.alerts.webhooks[RECEIVER_TARGET] = WebhookConfig(url=receiver.url(), secret_env=RECEIVER_SECRET_ENV)
+    try:
+        yield receiver
+    finally:
+        await receiver.stop()
 
 
 async def _first_dislocation(sim: SimulatedExchanges, scanner: Scanner, exchanges: tuple[str, ...],

@@ -1,6 +1,7 @@
 """The monitoring stack shipped in deploy/ and grafana/.
 
-Static checks (promtool, amtool, dashboard lint, compose wiring), then the real thing:
+Static checks (promtool, amtool, dashboard lint, the image's build context, compose wiring),
+then the real thing:
 `arbscan demo --paper` scraped every second by a real Prometheus loading the shipped rules,
 alerting through a real Alertmanager loading the shipped routing tree to a local webhook sink.
 """
@@ -14,6 +15,7 @@ import signal
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,7 +23,8 @@ import yaml
 
 from prom_stack import (BINARIES, Prometheus, free_port, http_get, missing_binaries,
                         start_alertmanager, start_prometheus, wait_until)
-from scanner.config import load_config
+from scanner.alerts.formats import build_renderer
+from scanner.config import ConfigError, load_config, parse_config
 from webhook_sink import BackgroundSink, WebhookSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -162,20 +165,144 @@ def test_grafana_provisioning_matches_prometheus_and_compose():
     assert datasource["url"] == "http://prometheus:9090"
 
 
+# --- the image (no Docker here: the build context and the health check) ----------------------
+
+DOCKERFILE = DEPLOY / "Dockerfile"
+
+
+def ignore_files() -> list[Path]:
+    """The ignore files deciding deploy/Dockerfile's context: BuildKit reads
+    Dockerfile.dockerignore beside the Dockerfile if there is one, the legacy builder always the
+    context root's .dockerignore."""
+    specific = DOCKERFILE.with_name(DOCKERFILE.name + ".dockerignore")
+    return sorted({specific if specific.exists() else ROOT / ".dockerignore", ROOT / ".dockerignore"})
+
+
+def dockerignore_patterns(path: Path) -> list[tuple[re.Pattern, bool]]:
+    """(regex, is exception) per line, as Docker reads a .dockerignore (moby/patternmatcher)."""
+    patterns = []
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        exception = line.startswith("!")
+        pattern = os.path.normpath(line[1:].strip() if exception else line).lstrip("/") or "."
+        patterns.append((re.compile(_pattern_regex(pattern)), exception))
+    return patterns
+
+
+def _pattern_regex(pattern: str) -> str:
+    """Docker's glob: ``*`` and ``?`` stay within a path segment, ``**`` spans any number."""
+    regex, i = "^", 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if pattern.startswith("**", i):
+            i += 2
+            if pattern.startswith("/", i):
+                i += 1
+            regex += ".*" if i == len(pattern) else "(.*/)?"
+            continue
+        regex += {"*": "[^/]*", "?": "[^/]"}.get(ch, re.escape(ch))
+        i += 1
+    return regex + "$"
+
+
+def ignored(path: str, patterns: list[tuple[re.Pattern, bool]]) -> bool:
+    """Whether Docker leaves ``path`` (relative, with /) out: the last pattern matching it or
+    one of its parent directories decides."""
+    parents = [path] + ["/".join(path.split("/")[:i]) for i in range(1, path.count("/") + 1)]
+    result = False
+    for regex, exception in patterns:
+        if any(regex.match(p) for p in parents):
+            result = not exception
+    return result
+
+
+def build_context(ignore_file: Path) -> set[str]:
+    """The files of the working tree that Docker sends as deploy/Dockerfile's context."""
+    patterns = dockerignore_patterns(ignore_file)
+    files = set()
+    for directory, dirs, names in os.walk(ROOT):
+        rel = Path(directory).relative_to(ROOT).as_posix()
+        dirs[:] = [d for d in dirs if d != ".git"]
+        for name in names:
+            path = name if rel == "." else f"{rel}/{name}"
+            if not ignored(path, patterns):
+                files.add(path)
+    return files
+
+
+def dockerfile_instructions() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) of deploy/Dockerfile, continuation lines joined."""
+    text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
+    lines = [line.strip() for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1]) for line in lines]
+
+
+def test_dockerignore_matcher_follows_docker_rules():
+    patterns = [(re.compile(_pattern_regex(p)), e) for p, e in
+                [("*", False), ("scanner", True), ("**/*.so", False), ("scanner/keep.so", True)]]
+    assert ignored("tests/x.py", patterns) and ignored(".venv/bin/python", patterns)
+    assert not ignored("scanner/sim/market.py", patterns)  # a re-included directory brings its files
+    assert ignored("scanner/book.so", patterns) and ignored("scanner/feeds/okx.so", patterns)
+    assert not ignored("scanner/keep.so", patterns)  # the last matching line wins
+    assert re.match(_pattern_regex("a/*/c"), "a/b/c") and not re.match(_pattern_regex("a/*/c"), "a/b/x/c")
+
+
+@pytest.mark.parametrize("ignore_file", ignore_files(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_build_context_holds_every_copy_source_and_no_build_output(ignore_file: Path):
+    context = build_context(ignore_file)
+    copies = [args.split() for instruction, args in dockerfile_instructions() if instruction == "COPY"]
+    sources = [source for argv in copies if not any(a.startswith("--from") for a in argv)
+               for source in [a for a in argv if not a.startswith("--")][:-1]]
+    assert "setup.py" in sources and "scanner" in sources
+    for source in sources:
+        assert source in context or any(f.startswith(source.rstrip("/") + "/") for f in context), \
+            f"COPY {source}: not in the build context ({ignore_file.name} leaves it out)"
+    built = sorted(f for f in context if f.endswith((".so", ".c")) or "__pycache__" in f)
+    assert not built, f"in-place build output in the context: {built[:5]}"
+    sources_needed = {p.relative_to(ROOT).as_posix() for p in (ROOT / "scanner").rglob("*")
+                      if p.is_file() and p.suffix in (".py", ".pyx", ".pxd", ".json", ".toml")
+                      and "__pycache__" not in p.parts}
+    assert sources_needed - context == set()
+    assert {f.split("/")[0] for f in context} == {"pyproject.toml", "setup.py", "README.md", "scanner"}
+
+
+def test_image_health_check_probes_healthz():
+    [healthcheck] = [args for instruction, args in dockerfile_instructions() if instruction == "HEALTHCHECK"]
+    options, command = healthcheck.split(" CMD ", 1)
+    argv = json.loads(command)
+    assert argv[0] == "python" and re.search(r"http://127\.0\.0\.1:9108/(healthz|readyz)\b", argv[-1]), argv
+    assert re.search(r"--start-period=\d+s", options)
+    [expose] = [args for instruction, args in dockerfile_instructions() if instruction == "EXPOSE"]
+    assert expose.split() == ["9108"]
+
+
 # --- compose (no Docker here: structure and wiring only) --------------------------------------
 
+def compose() -> dict:
+    return load_yaml(DEPLOY / "compose.yaml")
+
+
+def alert_receiver_port() -> int:
+    command = compose()["services"]["alert-receiver"]["command"]
+    return int(command[command.index("--port") + 1])
+
+
 def test_compose_wiring():
-    compose = load_yaml(DEPLOY / "compose.yaml")
-    services = compose["services"]
-    assert set(services) == {"arbscan", "prometheus", "alertmanager", "grafana"}
-    assert (DEPLOY / services["arbscan"]["build"]["context"] / services["arbscan"]["build"]["dockerfile"]).is_file()
+    spec = compose()
+    services = spec["services"]
+    assert set(services) == {"arbscan", "prometheus", "alertmanager", "grafana", "alert-receiver"}
+    assert services["arbscan"]["init"] and services["alert-receiver"]["init"]  # docker stop's SIGTERM reaches Python
     for name, service in services.items():
+        if "build" in service:
+            assert (DEPLOY / service["build"]["context"] / service["build"]["dockerfile"]).is_file(), name
         for volume in service.get("volumes", []):
             source = volume.split(":")[0]
             if source.startswith("."):
                 assert (DEPLOY / source).exists(), f"{name}: {source} does not exist"
             else:
-                assert source in compose["volumes"], f"{name}: undeclared volume {source}"
+                assert source in spec["volumes"], f"{name}: undeclared volume {source}"
     prometheus = load_yaml(PROMETHEUS_YML)
     [job] = prometheus["scrape_configs"]
     assert job["job_name"] == "arbscan" and job["static_configs"] == [{"targets": ["arbscan:9108"]}]
@@ -191,13 +318,79 @@ def test_compose_wiring():
     assert all(set(demo.paper.balances.get(exchange, {})) == assets for exchange in demo.enabled_exchanges())
 
 
+def _routes(route: dict):
+    yield route
+    for child in route.get("routes", []):
+        yield from _routes(child)
+
+
+def test_compose_every_referenced_service_exists():
+    """depends_on, Prometheus' scrape and Alertmanager targets, Alertmanager's receivers and
+    webhook URLs and Grafana's datasource all name compose services on the ports they serve."""
+    services = compose()["services"]
+    listening = {"arbscan": 9108, "prometheus": 9090, "alertmanager": 9093, "grafana": 3000,
+                 "alert-receiver": alert_receiver_port()}
+    assert set(listening) == set(services)
+    for name, service in services.items():
+        assert set(service.get("depends_on", [])) <= set(services), name
+    prometheus = load_yaml(PROMETHEUS_YML)
+    targets = [t for job in prometheus["scrape_configs"] for c in job["static_configs"] for t in c["targets"]]
+    targets += [t for am in prometheus["alerting"]["alertmanagers"] for c in am["static_configs"] for t in c["targets"]]
+    alertmanager = load_yaml(ALERTMANAGER_YML)
+    receivers = {r["name"]: r for r in alertmanager["receivers"]}
+    assert {route["receiver"] for route in _routes(alertmanager["route"]) if "receiver" in route} <= set(receivers)
+    urls = [hook["url"] for r in receivers.values() for hook in r.get("webhook_configs", [])]
+    [datasource] = load_yaml(GRAFANA / "provisioning" / "datasources" / "prometheus.yaml")["datasources"]
+    urls.append(datasource["url"])
+    targets += [re.fullmatch(r"https?://([^/]+)(/.*)?", url).group(1) for url in urls]
+    assert urls[:-1], "Alertmanager delivers nowhere"
+    for target in targets:
+        host, port = target.rsplit(":", 1)
+        assert listening.get(host) == int(port), f"{target}: no compose service listens there"
+    assert services["alertmanager"]["depends_on"] == ["alert-receiver"]
+    assert set(services["prometheus"]["depends_on"]) == {"arbscan", "alertmanager"}
+
+
+def test_compose_passes_secrets_to_arbscan():
+    """The variables the configs' secret_env name reach the container: compose reads
+    deploy/arbscan.env (optional, git-ignored) into arbscan's environment, and the example
+    lists every variable the shipped configs name."""
+    arbscan = compose()["services"]["arbscan"]
+    assert {"path": "./arbscan.env", "required": False} in arbscan["env_file"]
+    assert "arbscan.env" in (DEPLOY / ".gitignore").read_text().split()
+    example = (DEPLOY / "arbscan.env.example").read_text()
+    listed = re.findall(r"^([A-Z][A-Z0-9_]*)=", example, re.M)
+    configs = {mode: (DEPLOY / "arbscan" / f"{mode}.toml").read_text() for mode in ("demo", "run")}
+    named = {name for text in configs.values() for name in re.findall(r'secret_env\s*=\s*"(\w+)"', text)}
+    assert named and named <= set(listed), f"not in arbscan.env.example: {sorted(named - set(listed))}"
+    # run.toml's commented targets, switched on, start with the variables set (a missing one
+    # would be a ConfigError at start: the container restarting in a loop)
+    run = parse_config(tomllib.loads(re.sub(r"^# ?(\[alerts\.webhooks|url|format|secret_env)", r"\1",
+                                            configs["run"], flags=re.M)))
+    hooks = run.alerts.webhooks
+    assert {hook.secret_env for hook in hooks.values()} == set(listed)
+    env = {name: "whsec_a2V5LWZvci10aGUtdGVzdA==" if "SECRET" in name else "https://hooks.example.com/x"
+           for name in listed}
+    for name, hook in hooks.items():
+        assert build_renderer(name, hook, env).secrets
+        with pytest.raises(ConfigError, match=hook.secret_env):
+            build_renderer(name, hook, {})
+
+
+def test_compose_interpolations_have_defaults():
+    text = (DEPLOY / "compose.yaml").read_text()
+    variables = re.findall(r"\$\{([^}]*)\}", text)
+    assert variables and all(":-" in v for v in variables), variables
+
+
 # --- the live stack --------------------------------------------------------------------------
 
 class Demo:
     """`arbscan demo --paper` in a subprocess with its metrics on an ephemeral loopback port,
-    paper-trading with the balances of compose's demo (deploy/arbscan/demo.toml)."""
+    paper-trading with the balances of compose's demo (deploy/arbscan/demo.toml). Its alerts go
+    to the demo's own local receiver only, as in compose."""
 
-    def __init__(self, workdir: Path, webhook_url: str):
+    def __init__(self, workdir: Path):
         workdir.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
         self.log_path = workdir / "demo.log"
@@ -207,12 +400,6 @@ class Demo:
         config.write_text(f"""
 [scanner]
 symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
-
-[alerts]
-outbox_path = "{workdir / 'outbox.sqlite'}"
-
-[alerts.webhooks.sink]
-url = "{webhook_url}"
 
 [paper]
 ledger_path = "{workdir / 'paper.sqlite'}"
@@ -310,7 +497,7 @@ def stack(tmp_path_factory):
     with contextlib.ExitStack() as resources:
         sink = resources.enter_context(BackgroundSink())
         alertmanager = resources.enter_context(start_alertmanager(alertmanager_config(sink.url("/alertmanager")), tmp / "am"))
-        demo = resources.enter_context(Demo(tmp / "demo", sink.url("/arbscan")))
+        demo = resources.enter_context(Demo(tmp / "demo"))
         started = time.time()
         prometheus = resources.enter_context(
             start_prometheus(prometheus_config(fast_rules(tmp), demo.port, alertmanager.port), tmp / "prometheus"))
@@ -347,8 +534,14 @@ def resolve_variables(stack: Stack, dashboard: dict, problems: list[str]) -> dic
                                      start=stack.started, end=time.time())
         if not found:
             problems.append(f"{dashboard['uid']}: variable {variable['name']} has no values")
-        values[variable["name"]] = "(" + "|".join(re.escape(v) for v in found) + ")" if found else ".*"
+        values[variable["name"]] = "(" + "|".join(map(grafana_regex_escape, found)) + ")" if found else ".*"
     return values
+
+
+def grafana_regex_escape(value: str) -> str:
+    """A label value as Grafana puts it in a PromQL regex string: regex metacharacters escaped
+    with a backslash that is itself escaped for the string literal (``-`` is left alone)."""
+    return re.sub(r"([\\^$*+?.()|{}\[\]])", r"\\\\\1", value)
 
 
 def substitute(expr: str, variables: dict[str, str], range_seconds: float) -> str:
@@ -385,6 +578,19 @@ def test_every_dashboard_query_returns_series(stack):
                     problems.append(f"{path.stem} / {panel['title']} / {target['refId']}: no series for {query}"
                                     + (f" (unknown metrics {unknown})" if unknown else ""))
     assert not problems, "\n".join(problems)
+
+
+def test_demo_local_receiver_feeds_the_alerts_dashboard(stack):
+    """The demo's alerts reach its own receiver: the Alerts dashboard's target is it, with
+    deliveries and events."""
+    prometheus = stack.prometheus
+    delivered = wait_until(lambda: prometheus.query('arbscan_alert_deliveries_total{outcome="delivered"} > 0'),
+                           30, "a delivery to the demo's local receiver")
+    assert [s["metric"]["target"] for s in delivered] == ["demo-local-receiver"]
+    assert prometheus.api("label/target/values", **{"match[]": "arbscan_alert_outbox_depth"}) == ["demo-local-receiver"]
+    events = prometheus.query('sum by (type) (arbscan_alert_events_total{target="demo-local-receiver"}) > 0')
+    assert {s["metric"]["type"] for s in events} >= {"opportunity.opened"}
+    assert not prometheus.query('arbscan_alert_deliveries_total{outcome=~"failed|dead"} > 0')
 
 
 def test_every_rule_evaluates_without_error(stack):

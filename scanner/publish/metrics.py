@@ -3,18 +3,21 @@
 The scanner's families are read on the event loop in one pass (a consistent read of books and
 opportunities) into plain rows whose label sets are rendered once and cached, then written as
 Prometheus text directly, the same text ``prometheus_client.generate_latest`` writes; only the
-small families of other sources (alerts, paper, process, the lifetime histogram) go through
-prometheus_client. A 5,000-series scrape costs a few milliseconds of loop time this way.
+small families of other sources (alerts, paper, process, the lifetime and loop-lag histograms)
+go through prometheus_client. A 5,000-series scrape costs a few milliseconds of loop time this
+way. Beside /metrics the server answers /healthz (the process and its event loop are alive) and
+/readyz (every enabled exchange has live books).
 """
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
@@ -29,9 +32,15 @@ from ..feeds.base import FeedStats
 MetricSource = Callable[[], Iterable[Metric]]
 PAIR = ("symbol", "buy_exchange", "sell_exchange")
 BOOK = ("exchange", "symbol")
-RESYNC_REASONS = ("gap", "crossed", "malformed")
+# Label values known in advance: their counters are exported at 0 from the first scrape.
+RESYNC_REASONS = ("gap", "crossed", "malformed", "checksum")
+FEED_ERROR_KINDS = ("malformed", "disconnect", "silent", "resync", "error")
 COST_COMPONENTS = ("buy_fee", "sell_fee", "transfer_fee")
 YIELD_EVERY = 1000  # rows written between two yields to the event loop
+LAG_PROBE_SECONDS = 0.1  # the loop-lag probe's sleep; lag = how late it wakes
+LAG_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
+
+disable_created_metrics()  # no *_created series beside the counters and histograms
 
 
 class LabelSets:
@@ -124,11 +133,21 @@ class ScannerCollector:
             up.add(labels, 1.0 if stats.up else 0.0)
             messages.add(labels, stats.messages)
             reconnects.add(labels, stats.reconnects)
-            for reason in {*RESYNC_REASONS, *stats.resyncs}:
+            for reason in _known_first(RESYNC_REASONS, stats.resyncs):
                 resyncs.add(self.reason_labels((exchange, reason)), stats.resyncs[reason])
-            for kind, count in stats.errors.items():
-                errors.add(self.kind_labels((exchange, kind)), count)
+            for kind in _known_first(FEED_ERROR_KINDS, stats.errors):
+                errors.add(self.kind_labels((exchange, kind)), stats.errors[kind])
         return [up, messages, reconnects, resyncs, errors]
+
+    def readiness(self) -> dict[str, tuple[int, int]]:
+        """Per enabled exchange: (usable books, books)."""
+        now = self.clock()
+        counts = {exchange: [0, 0] for exchange in self.feeds}
+        for (exchange, _), book in self.engine.store.books.items():
+            if exchange in counts:
+                counts[exchange][0] += book.is_usable(now)
+                counts[exchange][1] += 1
+        return {exchange: (live, total) for exchange, (live, total) in counts.items()}
 
     def _book_families(self) -> list[Family]:
         now = self.clock()
@@ -193,6 +212,20 @@ class ScannerCollector:
         return [net, net_bps, gross, cost, size, age, blocked]
 
 
+def _known_first(known: tuple[str, ...], counts: dict[str, int]) -> list[str]:
+    """The known label values, then any other value counted."""
+    return [*known, *(value for value in counts if value not in known)]
+
+
+async def probe_loop_lag(observe: Callable[[float], None], interval: float = LAG_PROBE_SECONDS) -> None:
+    """Sleep ``interval`` forever and ``observe`` how late each wake-up is: the time the loop
+    spent on other work when the sleep should have ended."""
+    while True:
+        before = time.perf_counter()
+        await asyncio.sleep(interval)
+        observe(max(0.0, time.perf_counter() - before - interval))
+
+
 async def write_text(families: list[Family]) -> str:
     """The families as Prometheus text, yielding to the loop before each ``YIELD_EVERY`` rows
     (first of all right away: the caller has just spent a few milliseconds reading them)."""
@@ -213,7 +246,7 @@ async def write_text(families: list[Family]) -> str:
 
 
 class MetricsServer:
-    """Serves /metrics from the event loop."""
+    """Serves /metrics, /healthz and /readyz from the event loop, and probes its lag."""
 
     def __init__(self, collector: ScannerCollector, host: str, port: int):
         self.collector = collector
@@ -222,8 +255,13 @@ class MetricsServer:
         self.lifetime = Histogram(
             "arbscan_opportunity_lifetime_seconds", "How long opportunities stayed open.",
             buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=self.registry)
+        self.loop_lag = Histogram(
+            "arbscan_event_loop_lag_seconds",
+            f"How late the event loop woke a probe sleeping {LAG_PROBE_SECONDS} s (time spent on other work).",
+            buckets=LAG_BUCKETS, registry=self.registry)
         self.host, self.port = host, port
         self._runner: web.AppRunner | None = None
+        self._probe: asyncio.Task | None = None
 
     def on_event(self, event: OpportunityEvent) -> None:
         if event.type is EventType.CLOSED:
@@ -240,12 +278,19 @@ class MetricsServer:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_get("/metrics", self._handle)
+        app.router.add_get("/healthz", self._healthz)
+        app.router.add_get("/readyz", self._readyz)
         app.router.add_get("/", self._index)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, self.host, self.port).start()
+        self._probe = asyncio.create_task(probe_loop_lag(self.loop_lag.observe), name="loop-lag-probe")
 
     async def stop(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._probe
         if self._runner is not None:
             await self._runner.cleanup()
 
@@ -253,8 +298,20 @@ class MetricsServer:
         body = await self.render()
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
+    async def _healthz(self, request: web.Request) -> web.Response:
+        """Alive: the event loop runs (it answered)."""
+        return web.Response(text="ok\n")
+
+    async def _readyz(self, request: web.Request) -> web.Response:
+        """Ready (200) when every enabled exchange has a live book, else 503; one line each."""
+        counts = self.collector.readiness()
+        ready = all(live for live, _ in counts.values())
+        lines = [f"{exchange}: {live} of {total} books live" for exchange, (live, total) in counts.items()]
+        return web.Response(status=200 if ready else 503,
+                            text="\n".join(["ready" if ready else "not ready", *lines]) + "\n")
+
     async def _index(self, request: web.Request) -> web.Response:
-        return web.Response(text="arbscan: metrics at /metrics\n")
+        return web.Response(text="arbscan: /metrics, /healthz (alive), /readyz (every exchange has live books)\n")
 
 
 class _Frozen:
