@@ -178,9 +178,9 @@ def test_arbscan_run_prints_one_line_for_a_missing_directory(tmp_path, capsys):
     config = tmp_path / "arbscan.toml"
     config.write_text(f'[alerts]\noutbox_path = "{outbox}"\n[alerts.webhooks.desk]\nurl = "http://127.0.0.1:9/"\n')
     assert main(["run", "--config", str(config), "--no-view", "--duration", "1"]) == 2
-    assert capsys.readouterr().err.splitlines() == [
-        f"arbscan: alert outbox {outbox}: directory {outbox.parent} does not exist; create it or set"
-        " alerts.outbox_path"]
+    assert capsys.readouterr().err.splitlines() == [  # the startup checks find it first
+        f"arbscan: alerts.outbox_path: directory {outbox.parent} of {outbox} does not exist;"
+        " create it or choose another path"]
 
 
 # --- the write-ahead log stays small -----------------------------------------------------------

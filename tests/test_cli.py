@@ -129,7 +129,7 @@ COMMANDS = [
     ("outbox not sqlite", {"o.sqlite": "not a database, just text\n" * 50,
                            "c.toml": '[alerts]\noutbox_path = "{d}/o.sqlite"\n[alerts.webhooks.a]\n'
                                      'url = "http://127.0.0.1:9/"\n'},
-     ["demo", "--config", "{d}/c.toml", "--duration", "5"], "alert outbox {d}/o.sqlite: file is not a database"),
+     ["demo", "--config", "{d}/c.toml", "--duration", "5"], "alert outbox {d}/o.sqlite: it is not an arbscan outbox"),
     ("csv folder missing", {}, ["paper", "report", "--csv", "{d}/no/t.csv"], "argument --csv: directory {d}/no"),
     ("bench json folder missing", {}, ["bench", "--json", "{d}/no/b.json"], "argument --json: directory {d}/no"),
     ("bench frames", {}, ["bench", "--frames", "0"], "argument --frames: must be at least 1, got 0"),
@@ -262,7 +262,7 @@ def test_argument_errors_are_one_line_with_the_way_out(capsys):
 def test_markets_show_is_case_insensitive(capsys):
     assert main(["markets", "show", "--exchange", "OKX", "--asset", "btc"]) == 0
     out = capsys.readouterr().out
-    assert "\nokx (bundled" in out and "BTC/USDT" in out and "ETH/USDT" not in out and "binance" not in out
+    assert "\nokx (bundled" in out and "BTC/USDT" in out and "ETH/USDT" not in out and "\nbinance (" not in out
 
 
 def test_a_compressed_recording_cut_short_replays_its_intact_part(tmp_path):

@@ -23,7 +23,7 @@ from scanner.receiver import LocalReceiver
 from scanner.sim import SimulatedExchanges
 from tests.demo_process import start_demo
 from tests.prom_stack import BINARIES
-from tests.test_integration import free_port
+from scanner_harness import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
