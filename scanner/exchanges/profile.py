@@ -23,8 +23,6 @@ class ExchangeProfile:
     name: str  # arbscan's and ccxt's id: "binance"
     title: str  # for people: "Binance spot"
     cls_name: str  # class name in feed.py and sim.py: "Binance"
-    ccxt_id: str = ""  # when ccxt calls it something else
-    retail_taker_fee: float | None = None  # a regular account's spot taker fee, where ccxt's default is not it
 
     def _module(self, part: str) -> ModuleType:
         return importlib.import_module(f"scanner.exchanges.{self.name}.{part}")
@@ -43,7 +41,3 @@ class ExchangeProfile:
     def wire(self) -> type[Wire]:
         """The benchmark stream encoder."""
         return getattr(self._module("frames"), self.cls_name + "Wire")
-
-    @property
-    def ccxt(self) -> str:
-        return self.ccxt_id or self.name

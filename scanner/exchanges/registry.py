@@ -9,10 +9,3 @@ EXCHANGES: dict[str, ExchangeProfile] = {
     profile.name: profile for profile in (binance.PROFILE, okx.PROFILE, bybit.PROFILE)}
 NAMES: tuple[str, ...] = tuple(EXCHANGES)
 
-
-def profile(name: str) -> ExchangeProfile:
-    """The profile of ``name``; ValueError naming the supported exchanges otherwise."""
-    try:
-        return EXCHANGES[name]
-    except KeyError:
-        raise ValueError(f"unknown exchange {name!r}; supported: {', '.join(NAMES)}") from None
