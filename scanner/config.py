@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .book import MAX_DEPTH
 from .exchanges import NAMES
 
 SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
@@ -56,7 +55,6 @@ class ScannerConfig:
     max_gross_bps: float = 500.0  # a wider gross spread is reported as suspect, not as an opportunity
     notional_cap: float = 10_000.0  # quote units per trade
     staleness_seconds: float = 5.0  # a book older than this is not used
-    book_depth: int = 50  # levels kept per side
     silence_seconds: float = 15.0  # a connected feed with no frame this long is reconnected
 
 
@@ -262,11 +260,9 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(f"'scanner.symbols': {symbol!r} is not a unified symbol like 'BTC/USDT'")
     if not config.scanner.symbols:
         problems.append("'scanner.symbols' is empty; list at least one symbol such as 'BTC/USDT'")
-    for key in ("notional_cap", "staleness_seconds", "book_depth", "silence_seconds", "max_gross_bps"):
+    for key in ("notional_cap", "staleness_seconds", "silence_seconds", "max_gross_bps"):
         if getattr(config.scanner, key) <= 0:
             problems.append(f"'scanner.{key}' must be greater than 0")
-    if config.scanner.book_depth > MAX_DEPTH:
-        problems.append(f"'scanner.book_depth' must be at most {MAX_DEPTH} levels per side")
     if not 0 < config.metrics.port < 65536:
         problems.append(f"'metrics.port' must be between 1 and 65535, got {config.metrics.port}")
     for name, hook in config.alerts.webhooks.items():
