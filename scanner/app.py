@@ -43,7 +43,7 @@ class Scanner:
         self.live = live
         self.scheduler = scheduler or LiveScheduler()
         self.recorder = recorder
-        self.store = BookStore(listings(config, metadata), config.scanner.book_depth,
+        self.store = BookStore(listings(config, metadata),
                                {name: config.staleness_seconds(name) for name in config.exchanges})
         self.costs = CostModel(metadata, config.exchanges)
         self.engine = SpreadEngine(self.store, self.costs, config.scanner,

@@ -9,19 +9,22 @@ cdef class BookSide:
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
     cdef readonly bint is_bid
-    cdef readonly Py_ssize_t depth
+    cdef public Py_ssize_t depth  # levels from the best the channel keeps current
+    cdef readonly double bound  # the worst known key (the price, negated on bids); past it, unknown
 
     cpdef clear(self)
+    cpdef cut_at(self, Py_ssize_t limit)
     cpdef object best(self)
     cpdef double size_at(self, double price)
     cpdef apply(self, levels)
     cpdef apply_behind(self, levels, double best)
     cpdef set_best(self, double price, double size)
     cpdef list top(self, Py_ssize_t n)
-    cdef void _trim(self) noexcept
+    cdef bint _top_known(self) noexcept
     cdef Py_ssize_t _find(self, double key) noexcept
     cdef int _update(self, double key, double size) except -1
     cdef int _insert(self, Py_ssize_t at, double key, double size) except -1
+    cdef int _grow(self) except -1
     cdef void _remove(self, Py_ssize_t at, Py_ssize_t n) noexcept
 
 

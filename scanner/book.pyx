@@ -1,9 +1,16 @@
 # cython: language_level=3
-"""Bounded L2 order books with a validity state and two clocks (compiled with Cython).
+"""L2 order books with a validity state, two clocks and known depth (compiled with Cython).
 
 Each side keeps its levels in two C arrays, best first: ``keys`` (the price, negated on the
-bid side so both sides ascend) and ``sizes``. A level update is a binary search over a few
-hundred contiguous bytes and at most one ``memmove``; nothing is allocated per level. Wire
+bid side so both sides ascend) and ``sizes``. A level update is a binary search over
+contiguous bytes and at most one ``memmove``; nothing is allocated per level.
+
+A side holds every level its channel sends (a level dropped locally is never re-sent, so a
+diff-fed side is never truncated), up to ``MAX_LEVELS``. What it knows completely is marked
+twice: ``depth``, the levels from the best a depth-limited channel keeps current (Bybit
+``orderbook.50``, OKX ``books``), and ``bound``, the worst price a cut snapshot covered (Binance's
+REST snapshot: deeper levels arrive only when they change). ``levels()`` stops at both, so the
+engine never reads a level that may be missing or stale. Wire
 texts go through ``parse_number``, an exact fast path that gives the same double as
 ``float(text)``. Prices and sizes are floats from here on; the engine's maths is checked
 against a Decimal oracle in the tests.
@@ -11,15 +18,16 @@ against a Decimal oracle in the tests.
 from enum import IntEnum
 
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.math cimport INFINITY, isfinite
+from libc.math cimport INFINITY, isfinite, nextafter
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memmove
 
 cdef double[23] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
                          1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
 cdef unsigned long long EXACT_MANTISSA = 1ULL << 53  # every integer up to this is a double
-cdef Py_ssize_t MIN_CAPACITY = 16
-MAX_DEPTH = 1000  # levels per side a book may keep (no exchange streams more)
+cdef Py_ssize_t MIN_CAPACITY = 64
+cdef Py_ssize_t MAX_SIDE = 5000
+MAX_LEVELS = MAX_SIDE  # levels per side a book holds; past it the deepest become unknown
 
 
 cdef double parse_number(object text) except? -1.0:
@@ -106,15 +114,17 @@ cdef class Link:
 
 
 cdef class BookSide:
-    """One side of a book, best level first, at most ``depth`` levels after each update."""
+    """One side of a book, best level first: every level its channel sent (at most
+    ``MAX_LEVELS``), of which ``levels()`` reads the known ones."""
 
-    def __cinit__(self, bint is_bid, Py_ssize_t depth):
-        if not 0 < depth <= MAX_DEPTH:
-            raise ValueError(f"book depth must be between 1 and {MAX_DEPTH}, got {depth}")
+    def __cinit__(self, bint is_bid, Py_ssize_t depth=MAX_SIDE):
+        if not 0 < depth <= MAX_SIDE:
+            raise ValueError(f"book depth must be between 1 and {MAX_SIDE}, got {depth}")
         self.is_bid = is_bid
         self.depth = depth
+        self.bound = INFINITY
         self.count = 0
-        self.capacity = max(depth + 1, MIN_CAPACITY)
+        self.capacity = MIN_CAPACITY
         self.keys = <double*>malloc(self.capacity * sizeof(double))
         self.sizes = <double*>malloc(self.capacity * sizeof(double))
         if self.keys is NULL or self.sizes is NULL:
@@ -128,7 +138,32 @@ cdef class BookSide:
         return self.count
 
     cpdef clear(self):
+        """Empty the side; what it knows is unbounded again (a full snapshot follows)."""
         self.count = 0
+        self.bound = INFINITY
+
+    cpdef cut_at(self, Py_ssize_t limit):
+        """The side was just loaded from a snapshot of at most ``limit`` levels: if it holds
+        that many, the levels past its worst one are not known (only those that change later
+        arrive), so ``levels()`` stops at that price from now on."""
+        if self.count >= limit and self.keys[self.count - 1] < self.bound:
+            self.bound = self.keys[self.count - 1]
+
+    @property
+    def known(self) -> int:
+        """How many levels from the best ``levels()`` reads (complete as far as they go)."""
+        cdef Py_ssize_t within = self._find(self.bound)
+        if within < self.count and self.keys[within] == self.bound:
+            within += 1
+        return min(within, self.depth)
+
+    @property
+    def top_known(self) -> bool:
+        """Whether the best level is known (False: a better unknown level may exist)."""
+        return self._top_known()
+
+    cdef bint _top_known(self) noexcept:
+        return self.count == 0 or self.keys[0] <= self.bound
 
     cpdef object best(self):
         """The best price, or None on an empty side."""
@@ -143,11 +178,10 @@ cdef class BookSide:
         return self.sizes[at] if at < self.count and self.keys[at] == key else 0.0
 
     cpdef apply(self, levels):
-        """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes), then trim to depth."""
+        """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
         for level in levels:
             self._update(sign * parse_number(level[0]), parse_number(level[1]))
-        self._trim()
 
     cpdef apply_behind(self, levels, double best):
         """Apply only levels strictly worse than ``best`` (the rest is known to be older)."""
@@ -157,7 +191,6 @@ cdef class BookSide:
             key = sign * parse_number(level[0])
             if key > best_key:
                 self._update(key, parse_number(level[1]))
-        self._trim()
 
     cpdef set_best(self, double price, double size):
         """Make ``price`` the best level with ``size`` (positive): drop every better level."""
@@ -169,25 +202,19 @@ cdef class BookSide:
             self.sizes[0] = size
         else:
             self._insert(0, key, size)
-            self._trim()
 
     cpdef list top(self, Py_ssize_t n):
-        """The best ``n`` levels as (price, size) pairs."""
+        """The best ``n`` levels as (price, size) pairs (all held levels, known or not)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
         return [(sign * self.keys[i], self.sizes[i]) for i in range(min(n, self.count))]
 
     def levels(self):
-        """(price, size) pairs, best first (re-reads the side at each step)."""
+        """The known (price, size) pairs, best first (re-reads the side at each step)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
         cdef Py_ssize_t i = 0
-        while i < self.count:
+        while i < self.count and i < self.depth and self.keys[i] <= self.bound:
             yield sign * self.keys[i], self.sizes[i]
             i += 1
-
-    cdef inline void _trim(self) noexcept:
-        """Keep the best ``depth`` levels."""
-        if self.count > self.depth:
-            self.count = self.depth
 
     cdef Py_ssize_t _find(self, double key) noexcept:
         """Index of the first level whose key is not below ``key``."""
@@ -213,26 +240,36 @@ cdef class BookSide:
         return 0
 
     cdef int _insert(self, Py_ssize_t at, double key, double size) except -1:
-        cdef Py_ssize_t capacity
-        cdef double* keys
-        cdef double* sizes
-        if self.count == self.capacity:
-            capacity = self.capacity * 2
-            keys = <double*>realloc(self.keys, capacity * sizeof(double))
-            if keys is NULL:
-                raise MemoryError()
-            self.keys = keys
-            sizes = <double*>realloc(self.sizes, capacity * sizeof(double))
-            if sizes is NULL:
-                raise MemoryError()
-            self.sizes = sizes
-            self.capacity = capacity
+        """Insert a level; on a full side the deepest level is dropped (this one, when it is
+        the deepest) and prices from there on become unknown."""
+        if self.count == MAX_SIDE:
+            if at == self.count:
+                self.bound = min(self.bound, nextafter(key, -INFINITY))
+                return 0
+            self.count -= 1
+            self.bound = min(self.bound, nextafter(self.keys[self.count], -INFINITY))
+        elif self.count == self.capacity:
+            self._grow()
         if at < self.count:
             memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
             memmove(&self.sizes[at + 1], &self.sizes[at], (self.count - at) * sizeof(double))
         self.keys[at] = key
         self.sizes[at] = size
         self.count += 1
+        return 0
+
+    cdef int _grow(self) except -1:
+        cdef Py_ssize_t capacity = min(self.capacity * 2, MAX_SIDE)
+        cdef double* keys = <double*>realloc(self.keys, capacity * sizeof(double))
+        cdef double* sizes
+        if keys is NULL:
+            raise MemoryError()
+        self.keys = keys
+        sizes = <double*>realloc(self.sizes, capacity * sizeof(double))
+        if sizes is NULL:
+            raise MemoryError()
+        self.sizes = sizes
+        self.capacity = capacity
         return 0
 
     cdef void _remove(self, Py_ssize_t at, Py_ssize_t n) noexcept:
@@ -249,10 +286,11 @@ cdef class OrderBook:
     ``seq`` chains the exchange's diff stream. ``version`` (sequence or timestamp, per exchange)
     orders the diff stream against a faster best-bid/offer stream: ``top_version`` is the
     version of the last top-of-book patch, so an older diff never overwrites a newer top and
-    an older patch is never applied over a newer diff.
+    an older patch is never applied over a newer diff. ``depth``: the levels per side its
+    channel keeps current (the whole book by default; the adapter sets its channel's).
     """
 
-    def __init__(self, str exchange, str symbol, Py_ssize_t depth=50, double staleness=5.0,
+    def __init__(self, str exchange, str symbol, Py_ssize_t depth=MAX_SIDE, double staleness=5.0,
                  Link link=None):
         self.exchange = exchange
         self.symbol = symbol
@@ -380,6 +418,8 @@ cdef class OrderBook:
         self.updates += 1
         if self.bids.count and self.asks.count and -self.bids.keys[0] >= self.asks.keys[0]:
             self.state = INVALID
+        elif not (self.bids._top_known() and self.asks._top_known()):
+            self.state = INVALID  # the market moved past what the snapshot covered
         elif self.state is SYNCING:
             self.state = LIVE
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .book import MAX_DEPTH
 from .exchanges import NAMES
 
 SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
@@ -59,7 +58,6 @@ class ScannerConfig:
     max_gross_bps: float = 500.0  # a wider gross spread is reported as suspect, not as an opportunity
     notional_cap: float = 10_000.0  # quote units per trade
     staleness_seconds: float = 5.0  # a book older than this is not used
-    book_depth: int = 50  # levels kept per side
     silence_seconds: float = 15.0  # a connected feed with no frame this long is reconnected
 
 
@@ -303,11 +301,9 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
         _check_url(exchange.ws_url, ("wss", "ws"), f"exchanges.{name}.ws_url", problems)
         _check_url(exchange.rest_url, ("https", "http"), f"exchanges.{name}.rest_url", problems)
     problems += [f"'scanner.symbols': {problem}" for problem in symbol_problems(config.scanner.symbols)]
-    for key in ("notional_cap", "staleness_seconds", "book_depth", "silence_seconds", "max_gross_bps"):
+    for key in ("notional_cap", "staleness_seconds", "silence_seconds", "max_gross_bps"):
         if getattr(config.scanner, key) <= 0:
             problems.append(f"'scanner.{key}' must be greater than 0")
-    if config.scanner.book_depth > MAX_DEPTH:
-        problems.append(f"'scanner.book_depth' must be at most {MAX_DEPTH} levels per side")
     if config.metadata.max_status_age_hours <= 0:
         problems.append("'metadata.max_status_age_hours' must be greater than 0")
     if not 0 < config.metrics.port < 65536:

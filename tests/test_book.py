@@ -2,10 +2,10 @@ import random
 
 import pytest
 
-from scanner.book import BookSide, BookState, OrderBook
+from scanner.book import MAX_LEVELS, BookSide, BookState, OrderBook
 
 
-def make_book(depth: int = 5) -> OrderBook:
+def make_book(depth: int = MAX_LEVELS) -> OrderBook:
     book = OrderBook("x", "BTC/USDT", depth)
     book.load_snapshot([["100", "1"], ["99", "2"], ["98", "3"]],
                        [["101", "1"], ["102", "2"], ["103", "3"]], seq=10, version=10, received_at=1.0)
@@ -27,12 +27,45 @@ def test_diff_updates_inserts_and_deletes_levels():
     assert book.received_at == 2.0
 
 
-def test_depth_is_bounded():
-    book = make_book(depth=3)
-    book.apply_diff([["97", "1"], ["96", "1"]], [["104", "1"]], 11, 2.0)
-    assert len(book.bids) == 3 and len(book.asks) == 3
-    assert book.bids.top(5)[-1] == (98.0, 3.0)
-    assert book.bids.size_at(96.0) == 0
+def test_depth_limits_what_is_read_never_what_is_held():
+    book = make_book(depth=3)  # a channel that keeps the best 3 levels current
+    book.apply_diff([["97", "1"], ["99.5", "1"]], [["104", "1"]], 11, 2.0)
+    assert len(book.bids) == 5 and book.bids.known == 3
+    assert list(book.bids.levels()) == [(100.0, 1.0), (99.5, 1.0), (99.0, 2.0)]
+    # the levels pushed past the depth come back when better ones go: the exchange never
+    # re-sends them (they did not change), so the book must still hold them
+    book.apply_diff([["100", "0"], ["99.5", "0"]], [], 12, 3.0)
+    assert list(book.bids.levels()) == [(99.0, 2.0), (98.0, 3.0), (97.0, 1.0)]
+
+
+def test_a_cut_snapshot_bounds_the_known_levels_and_the_top_past_it_resyncs():
+    book = make_book()
+    book.bids.cut_at(3)  # 3 levels asked for, 3 came: levels below 98 are unknown
+    book.asks.cut_at(5)  # fewer than asked for: the snapshot was the whole side
+    book.apply_diff([["97", "1"], ["98.5", "2"]], [["110", "1"]], 11, 2.0)
+    assert list(book.bids.levels()) == [(100.0, 1.0), (99.0, 2.0), (98.5, 2.0), (98.0, 3.0)]
+    assert len(book.bids) == 5 and book.bids.known == 4 and book.asks.known == 4
+    assert book.state is BookState.LIVE
+    book.apply_diff([["100", "0"], ["99", "0"], ["98.5", "0"], ["98", "0"]], [], 12, 3.0)
+    assert book.best_bid() == 97.0 and list(book.bids.levels()) == []
+    assert book.state is BookState.INVALID  # a better bid than 97 may exist unseen
+    book.load_snapshot([["97", "1"]], [["101", "1"]], seq=20, version=20, received_at=4.0)
+    assert book.state is BookState.LIVE and book.bids.known == 1
+
+
+def test_a_full_side_drops_its_deepest_levels_and_stops_reading_there():
+    side = BookSide(False)
+    side.apply([[str(1000 + i), "1"] for i in range(MAX_LEVELS)])
+    assert side.known == MAX_LEVELS
+    side.apply([[str(1000 + MAX_LEVELS), "1"]])  # deeper than everything held: not kept
+    assert len(side) == MAX_LEVELS and side.known == MAX_LEVELS
+    side.apply([["999", "1"]])  # a better level pushes the deepest out
+    assert len(side) == MAX_LEVELS and side.size_at(999.0 + MAX_LEVELS) == 0
+    side.apply([["999", "0"], ["1000", "0"]])
+    prices = [price for price, _ in side.levels()]
+    assert prices[0] == 1001.0 and prices[-1] == 998.0 + MAX_LEVELS  # the dropped price is unknown
+    side.apply([[str(998.5 + MAX_LEVELS), "1"]])  # still inside what is known
+    assert [price for price, _ in side.levels()][-1] == 998.5 + MAX_LEVELS
 
 
 def test_crossed_book_is_invalid_until_resynced():
@@ -115,7 +148,7 @@ def test_a_level_without_price_and_size_is_an_error_not_a_crash(level):
         BookSide(False, 5).apply([level])
 
 
-@pytest.mark.parametrize("depth", [0, -1, 1001, 2**62])
+@pytest.mark.parametrize("depth", [0, -1, MAX_LEVELS + 1, 2**62])
 def test_depth_out_of_range_is_refused(depth):
-    with pytest.raises(ValueError, match="book depth must be between 1 and 1000"):
+    with pytest.raises(ValueError, match=f"book depth must be between 1 and {MAX_LEVELS}"):
         BookSide(False, depth)

@@ -98,7 +98,7 @@ class FakeCosts:
 
 
 def make_engine(route=OPEN_ROUTE, staleness=None, **config):
-    store = BookStore({"a": ["ETH/USDT"], "b": ["ETH/USDT"]}, 50, staleness or {"a": 5.0, "b": 5.0})
+    store = BookStore({"a": ["ETH/USDT"], "b": ["ETH/USDT"]}, staleness or {"a": 5.0, "b": 5.0})
     clock = [100.0]
     engine = SpreadEngine(store, FakeCosts(route=route), ScannerConfig(**config),
                           clock=lambda: clock[0], wall_clock=lambda: 1_700_000_000.0 + clock[0])

@@ -52,7 +52,7 @@ class Rig:
 
     def __init__(self, path: Path, seed: int = 0, meta: Metadata | None = None, balances=None, **paper):
         self.sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
-        self.store = BookStore({"a": [SYMBOL], "b": [SYMBOL]}, 50, {"a": 60.0, "b": 60.0})
+        self.store = BookStore({"a": [SYMBOL], "b": [SYMBOL]}, {"a": 60.0, "b": 60.0})
         self.meta = meta or metadata()
         self.costs = CostModel(self.meta, {n: ExchangeConfig(taker_fee_bps=10) for n in ("a", "b")})
         settings = dict(enabled=True, ledger_path=str(path), latency_ms={"a": 100.0, "b": 200.0},
@@ -148,7 +148,7 @@ def test_own_fills_stay_taken_from_a_level_until_the_exchange_removes_it(rig):
 def test_an_asset_is_valued_only_at_prices_in_the_reporting_currency(tmp_path):
     sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
     symbols = ["BTC/USDT", "ETH/USDT", "BTC/USDC"]  # BTC/USDC is written last
-    store = BookStore({"a": symbols, "b": symbols}, 50, {"a": 60.0, "b": 60.0})
+    store = BookStore({"a": symbols, "b": symbols}, {"a": 60.0, "b": 60.0})
     for (_, symbol), book in store.books.items():
         mid = 60000 if symbol.startswith("BTC") else 3000
         book.load_snapshot([[str(mid - 10), "1"]], [[str(mid + 10), "1"]], 1, 1, T0)

@@ -1,20 +1,29 @@
-"""The Binance adapter and the book on a real recorded session (frames and REST snapshots as
-Binance sent them in 2021, copied into tests/data): the diffs join the snapshots by
-U/u without a gap, the book never crosses, and whenever the diff stream reaches the update id
-of a bookTicker, the book's best bid and ask and their sizes are exactly the ticker's."""
+"""The adapters and the book on real recorded sessions.
+
+Binance (frames and REST snapshots as Binance sent them in 2021, copied into tests/data): the
+diffs join the snapshots by U/u without a gap, the book never crosses, whenever the diff stream
+reaches the update id of a bookTicker the book's best bid and ask and their sizes are exactly
+the ticker's, and after every frame every level equals a reference book rebuilt in the test.
+Bybit (2026, AGPL-3.0 data read from ../shared/reference, skipped when absent): every level of
+every book equals the reference after every frame.
+"""
 from __future__ import annotations
 
 import urllib.parse
+from pathlib import Path
 
 import orjson
 import pytest
 
+from reference_book import ReferenceBook, assert_same
 from samples import DATA
-from scanner.book import BookState, OrderBook
-from scanner.book import BookError
+from scanner.book import MAX_LEVELS, BookError, BookState, OrderBook
 from scanner.exchanges.binance.feed import Binance
+from scanner.exchanges.bybit.feed import DEPTH as BYBIT_DEPTH
+from scanner.exchanges.bybit.feed import Bybit
 
 RECORDED = DATA / "recorded" / "v2_text"
+SHARED_RECORDED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "recorded"
 SYMBOLS = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}
 
 
@@ -70,6 +79,79 @@ def test_real_binance_session_syncs_and_agrees_with_the_book_ticker():
     assert full_books["NKN/USDT"].updates > 100 and agreed >= 10, agreed
 
 
+def test_real_binance_session_books_equal_an_independent_reference_after_every_frame():
+    adapter, books = venue()  # depth diffs only: book tickers move the top ahead of the diffs
+    references: dict[str, ReferenceBook] = {}
+    waiting: dict[str, list[dict]] = {symbol: [] for symbol in SYMBOLS.values()}
+    compared = 0
+    for stamp, source, body in recorded_session():
+        if source != "ws":
+            symbol = SYMBOLS[source]
+            adapter.on_rest("/api/v3/depth", {"symbol": source, "limit": "1000"}, body)
+            snapshot = orjson.loads(body)
+            references[symbol] = reference = ReferenceBook(snapshot["bids"], snapshot["asks"], 1000)
+            for event in waiting.pop(symbol):
+                if event["u"] > snapshot["lastUpdateId"]:
+                    reference.apply(event["b"], event["a"])
+        else:
+            message = orjson.loads(body)
+            market, _, channel = message["stream"].partition("@")
+            if channel != "depth@100ms":
+                continue
+            symbol, event = SYMBOLS[market.upper()], message["data"]
+            adapter.handle(body, stamp)
+            if symbol in waiting:
+                waiting[symbol].append(event)
+                continue
+            references[symbol].apply(event["b"], event["a"])
+        if symbol in references:
+            assert books[symbol].state is BookState.LIVE
+            assert_same(books[symbol], references[symbol], MAX_LEVELS, f"{symbol} at {stamp}")
+            compared += 1
+    assert compared > 150
+    # three ask sides came cut at 1000 levels (known only to their worst price); the rest whole
+    assert {symbol: book.asks.bound < float("inf") for symbol, book in books.items()} == {
+        "NKN/USDT": True, "BLZ/ETH": True, "LRC/BTC": True, "RUNE/EUR": False}
+
+
+def bybit_frames() -> list[dict]:
+    """The recorded Bybit session (linear and spot orderbook.200), one dict per record."""
+    zstandard = pytest.importorskip("zstandard")
+    path = SHARED_RECORDED / "v3_jsonl_zst" / "BYBIT.jsonl.zst"
+    if not path.exists():
+        pytest.skip(f"{path} is absent (the AGPL-3.0 recordings stay outside the repository)")
+    text = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read().decode()
+    return [orjson.loads(line) for line in text.splitlines() if line]
+
+
+def test_real_bybit_session_books_equal_an_independent_reference_after_every_frame():
+    adapters: dict[str, tuple[Bybit, dict[str, OrderBook]]] = {}  # per connection: linear, spot
+    references: dict[tuple[str, str], ReferenceBook] = {}
+    compared = deeper = 0
+    for record in bybit_frames():
+        if record["t"] != "recv" or '"topic":"orderbook.200.' not in record["data"]:
+            continue
+        message = orjson.loads(record["data"])
+        market_id = message["topic"].rsplit(".", 1)[1]
+        symbol = market_id[:-4] + "/USDT"
+        if record["conn"] not in adapters:
+            books = {s: OrderBook("bybit", s) for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT")}
+            adapters[record["conn"]] = Bybit(books, lambda book: None), books
+        adapter, books = adapters[record["conn"]]
+        # the adapter subscribes orderbook.50; this session recorded the same frames at depth 200
+        adapter.handle(record["data"].replace("orderbook.200.", f"orderbook.{BYBIT_DEPTH}.").encode(),
+                       record["ts"])
+        data, key = message["data"], (record["conn"], symbol)
+        if message["type"] == "snapshot":
+            references[key] = ReferenceBook(data["b"], data["a"])
+        else:
+            references[key].apply(data["b"], data["a"])
+        assert_same(books[symbol], references[key], BYBIT_DEPTH, f"{key} at {record['ts']}")
+        compared += 1
+        deeper += len(books[symbol].bids) > BYBIT_DEPTH
+    assert compared > 2000 and deeper > 2000  # every book held all 200 levels, read the best 50
+
+
 def venue() -> tuple[Binance, dict[str, OrderBook]]:
-    books = {symbol: OrderBook("binance", symbol, 50) for symbol in SYMBOLS.values()}
+    books = {symbol: OrderBook("binance", symbol) for symbol in SYMBOLS.values()}
     return Binance(books, lambda book: None), books

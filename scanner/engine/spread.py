@@ -45,10 +45,11 @@ class OpenOpportunity:
 class BookStore:
     """All books, by (exchange, symbol) and by symbol."""
 
-    def __init__(self, listings: dict[str, list[str]], depth: int, staleness: dict[str, float]):
+    def __init__(self, listings: dict[str, list[str]], staleness: dict[str, float]):
         """``listings``: exchange -> the unified symbols it trades; ``staleness``: exchange ->
-        seconds without a change after which its books are not used."""
-        self.books = {(ex, sym): OrderBook(ex, sym, depth, staleness[ex])
+        seconds without a change after which its books are not used. Each exchange's adapter
+        sets how deep its channel keeps the books."""
+        self.books = {(ex, sym): OrderBook(ex, sym, staleness=staleness[ex])
                       for ex, syms in listings.items() for sym in syms}
         self.by_symbol: dict[str, list[OrderBook]] = {}
         for book in self.books.values():

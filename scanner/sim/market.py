@@ -3,8 +3,9 @@
 One price process per asset (correlated geometric Brownian motion; stablecoins mean-revert
 around 1), a small mean-reverting basis per (exchange, symbol), and one L2 book per
 (exchange, symbol) that follows its venue's mid: the top tracks the mid with a 1-3 tick spread,
-each update also changes a few random levels, and every side keeps 50+ levels whose sizes grow
-with distance. Prices and sizes are integers (ticks and lots of the instrument).
+each update also changes a few random levels, and every side keeps 52-80 levels whose sizes grow
+with distance (a venue whose channel serves deeper books, such as OKX's 400 levels, ``deepen``s
+its own). Prices and sizes are integers (ticks and lots of the instrument).
 
 Books record what changed since the last ``drain`` (final lots per price, 0 = removed) and
 whether their top changed, so each protocol server can publish diffs at its own cadence.
@@ -26,7 +27,7 @@ MARKET_CORRELATION = 0.7  # share of each asset's variance driven by the common 
 STABLE_SD, STABLE_KAPPA = 1e-4, 0.1  # stablecoin deviation from 1: sd and reversion per second
 BASIS_SD, BASIS_KAPPA = 2e-4, 0.05  # per-venue basis: sd (2 bps) and reversion per second
 
-MIN_LEVELS, START_LEVELS, MAX_LEVELS = 52, 64, 80  # levels per side
+MIN_LEVELS, START_LEVELS, MAX_LEVELS = 52, 64, 80  # levels per side (unless deepened)
 LEVEL_GAP_BPS = 0.5  # mean distance between deep levels
 TOP_NOTIONAL_USD = 8_000.0  # typical size of a top level, in USD
 DISLOCATION_BPS = (20.0, 80.0)
@@ -130,7 +131,7 @@ class VenueBook:
 
     __slots__ = ("exchange", "instrument", "bids", "asks", "update_id", "basis", "basis_at",
                  "spread", "unit_lots", "pending", "shift_ticks", "dislocated_until",
-                 "crossed_until", "cross_lots")
+                 "crossed_until", "cross_lots", "min_levels", "max_levels")
 
     def __init__(self, exchange: str, instrument: Instrument, update_id: int, unit_lots: int,
                  pending: float):
@@ -148,6 +149,7 @@ class VenueBook:
         self.dislocated_until = 0.0
         self.crossed_until = 0.0
         self.cross_lots = 0
+        self.min_levels, self.max_levels = MIN_LEVELS, MAX_LEVELS  # per side
 
     @property
     def symbol(self) -> str:
@@ -259,13 +261,28 @@ class MarketModel:
         book.update_id += 1
         return book
 
+    def deepen(self, book: VenueBook, levels: int) -> None:
+        """Let ``book`` keep up to ``levels`` levels per side (at least 65% of it) and fill
+        each side to 80% of it now, deeper levels sparser and larger as usual."""
+        book.min_levels, book.max_levels = levels * 13 // 20, levels
+        for side in (book.bids, book.asks):
+            self._fill(book, side, levels * 4 // 5)
+        book.drain()
+        book.take_top_changed()
+
+    def _fill(self, book: VenueBook, side: Side, levels: int) -> None:
+        """Add levels behind the worst one until ``side`` has ``levels``."""
+        while len(side.keys) < levels:
+            depth = len(side.keys)
+            side.put(side.price(-1) + side.sign * self._gap(book, depth), self._lots(book, depth))
+
     def update_levels(self, exchange: str, symbol: str, dt: float, levels: int) -> VenueBook:
         """One diff of one book only (benchmark streams): like ``update_top``, then random level
         changes (biased to the top) until each side changed at least ``levels`` levels."""
         book = self._follow_mid(self.book(exchange, symbol), dt)
         for side in (book.bids, book.asks):
             while len(side.changes) < levels:
-                if len(side.keys) >= MAX_LEVELS:
+                if len(side.keys) >= book.max_levels:
                     side.remove_at(-1)
                 else:
                     self._perturb(book, side)
@@ -321,11 +338,8 @@ class MarketModel:
         for _ in range(count):
             self._perturb(book, bids if rng.random() < 0.5 else asks)
         for side in (bids, asks):
-            while len(side.keys) < MIN_LEVELS:
-                depth = len(side.keys)
-                side.put(side.price(-1) + side.sign * self._gap(book, depth),
-                         self._lots(book, depth))
-            while len(side.keys) > MAX_LEVELS:
+            self._fill(book, side, book.min_levels)
+            while len(side.keys) > book.max_levels:
                 side.remove_at(-1)
         if book.crossed_until:
             self._hold_cross(book)
@@ -338,7 +352,7 @@ class MarketModel:
         index = int(depth * rng.random() ** 2)
         price = side.sign * keys[index]
         action = rng.random()
-        if action < 0.8 or depth <= MIN_LEVELS:
+        if action < 0.8 or depth <= book.min_levels:
             room = keys[index + 1] - keys[index] - 1 if index + 1 < depth else 2
             if action < 0.6 or room < 1:
                 self._resize(side, price)

@@ -12,4 +12,4 @@ cdef class Binance(Venue):
     cpdef handle(self, frame, double received_at)
     cdef _on_depth(self, OrderBook book, dict event, double received_at)
     cdef _on_book_ticker(self, OrderBook book, dict ticker, double received_at)
-    cpdef bint join_snapshot(self, OrderBook book, dict snapshot) except -1
+    cpdef bint join_snapshot(self, OrderBook book, dict snapshot, Py_ssize_t limit=*) except -1

@@ -11,7 +11,8 @@ import orjson
 from ...book import LIVE, SYNCING, BookError, OrderBook
 from ...feeds.base import FeedError, Send, Venue
 
-SNAPSHOT_LIMIT = 100  # REST weight 5; the book keeps at most book_depth levels anyway
+SNAPSHOT_LIMIT = 1000  # levels per side (REST weight 50): the diffs keep every level current,
+# but past the snapshot's worst price only the levels that changed since are known
 MAX_BUFFERED = 2000  # diffs kept per symbol while waiting for a snapshot
 
 
@@ -98,17 +99,20 @@ class Binance(Venue):
 
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         book = self.by_id.get(params.get("symbol", ""))
-        if path == "/api/v3/depth" and book is not None and not self.join_snapshot(book, orjson.loads(body)):
+        if path == "/api/v3/depth" and book is not None and not self.join_snapshot(
+                book, orjson.loads(body), int(params.get("limit", SNAPSHOT_LIMIT))):
             book.reset()
 
-    def join_snapshot(self, book: OrderBook, snapshot: dict) -> bool:
-        """Load the snapshot and apply the buffered diffs after it (the book skips those it
-        already has); False if they do not join."""
+    def join_snapshot(self, book: OrderBook, snapshot: dict, limit: int = SNAPSHOT_LIMIT) -> bool:
+        """Load the snapshot (cut at ``limit`` levels per side) and apply the buffered diffs
+        after it; False if they do not join."""
         last_id = snapshot["lastUpdateId"]
         buffer = self.buffers[book.symbol]
         now = time.monotonic()
         try:
             book.load_snapshot(snapshot["bids"], snapshot["asks"], last_id, last_id, now)
+            book.bids.cut_at(limit)
+            book.asks.cut_at(limit)
             for event in buffer:  # the book is LIVE now, so these are applied, not buffered
                 self._on_depth(book, event, now)
         except BookError:  # the diffs start after the snapshot (or broke it): another one

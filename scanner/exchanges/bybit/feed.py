@@ -8,7 +8,7 @@ import orjson
 from ...book import SYNCING, OrderBook
 from ...feeds.base import FeedError, Send, Venue
 
-DEPTH = 50
+DEPTH = 50  # orderbook.50: Bybit keeps the best 50 levels current (and deletes those that leave)
 
 
 class Bybit(Venue):
@@ -22,6 +22,7 @@ class Bybit(Venue):
         self.depth_topics: dict[str, OrderBook] = {}
         self.top_topics: dict[str, OrderBook] = {}
         for market_id, book in self.by_id.items():
+            book.bids.depth = book.asks.depth = DEPTH
             self.depth_topics[f"orderbook.{DEPTH}.{market_id}"] = book
             self.top_topics[f"orderbook.1.{market_id}"] = book
 

@@ -7,12 +7,19 @@ import orjson
 from ...book import SYNCING, OrderBook
 from ...feeds.base import FeedError, Send, Venue
 
+BOOKS_DEPTH = 400  # the books channel keeps the best 400 levels per side current
+
 
 class Okx(Venue):
     name = "okx"
     default_ws_url = "wss://ws.okx.com:8443/ws/v5/public"
     default_rest_url = "https://www.okx.com"
     ping_interval = 20.0  # OKX closes a connection idle for 30 s
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for book in self.books.values():
+            book.bids.depth = book.asks.depth = BOOKS_DEPTH
 
     @staticmethod
     def market_id(symbol: str) -> str:

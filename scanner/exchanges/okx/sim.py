@@ -3,16 +3,18 @@ chained by seqId/prevSeqId, checksum always 0) and ``bbo-tbt`` (top of book on e
 subscribe/unsubscribe with one ack per argument, text ``ping`` -> ``pong``."""
 from __future__ import annotations
 
-from typing import Any
+import random
+from typing import Any, Sequence
 
 import orjson
 
-from ...sim.market import Instrument, Levels, VenueBook
+from ...sim.market import Instrument, Levels, MarketModel, VenueBook
 from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
 
 BOOKS_INTERVAL = 0.1
 IDLE_UPDATE_SECONDS = 60.0  # no change this long: an empty update with prevSeqId == seqId
 CHANNELS = ("books", "bbo-tbt")
+BOOKS_DEPTH = 400  # levels per side the books channel serves
 
 
 class Okx(Venue):
@@ -20,8 +22,10 @@ class Okx(Venue):
     ws_path = "/ws/v5/public"
     idle_close = 30.0  # OKX drops a connection without subscription or traffic for 30 s
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
+    def __init__(self, model: MarketModel, symbols: Sequence[str], rng: random.Random):
+        super().__init__(model, symbols, rng)
+        for book in self.books.values():
+            model.deepen(book, BOOKS_DEPTH)
         self.seq = {symbol: book.update_id for symbol, book in self.books.items()}
         self.quiet_since = dict.fromkeys(self.books, 0.0)
         self.inst_ids = {symbol: self.market_id(book.instrument)
