@@ -20,21 +20,13 @@ from scanner.alerts.outbox import WAL_LIMIT, Entry, Outbox
 from scanner.cli import main
 from scanner.config import AlertsConfig
 from scanner.engine.opportunity import EventType
-from test_alerts_delivery import KEY, events, json_hook, make_alerter, metric_text, outbox_rows, sample
-from webhook_sink import WebhookSink
+from test_alerts_delivery import events, json_hook, make_alerter, metric_text, outbox_rows, sample
+from test_alerts_delivery import sink  # noqa: F401  (the webhook receiver fixture)
 
 DISK_FULL = "the disk is full; free space or set alerts.outbox_path to a file on another disk"
 LOST = 'arbscan_alert_lost_total{{reason="{}",target="desk"}}'
 WAL_MAX = WAL_LIMIT + 32 * 1024  # the limit plus the transaction that crosses it
 OPENS_ONLY = ["opportunity.opened"]  # no closes: nothing is left open
-
-
-@pytest.fixture
-async def sink():
-    sink = WebhookSink(secret=KEY)
-    await sink.start()
-    yield sink
-    await sink.stop()
 
 
 class FailingDisk:
