@@ -15,6 +15,7 @@ from .alerts import OutboxError
 from .checks import cache_path, check_startup, startup_problems, unwritable
 from .config import SUPPORTED_EXCHANGES, Config, ConfigError, load_config, symbol_problems
 from .demo import enable_demo_paper, run_demo
+from .hedging.plan import SUPPORTED as HEDGE_EXCHANGES
 from .metadata import Metadata, load_metadata
 
 DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
@@ -134,6 +135,28 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--seconds", type=positive, default=10.0, help="latency: seconds measured (default: 10)")
     bench.add_argument("--json", type=output_file, help="also write the results (and the machine) as JSON to this file")
     bench.set_defaults(handler=cmd_bench)
+
+    hedge = commands.add_parser("hedge", help="the perpetual order that hedges a spot holding: margin, liquidation, "
+                                              "funding, fees, scenarios")
+    hedge.add_argument("--asset", type=asset, required=True, help="the asset held, e.g. BTC")
+    hedge.add_argument("--spot", type=positive, required=True, help="spot quantity to hedge, base units")
+    hedge.add_argument("--exchange", type=hedge_exchange, required=True, help=f"one of {', '.join(HEDGE_EXCHANGES)}")
+    hedge.add_argument("--leverage", type=positive, default=2.0, help="leverage (default 2)")
+    hedge.add_argument("--margin-mode", choices=("isolated", "cross"), default="isolated")
+    hedge.add_argument("--collateral", type=positive, help="cross margin: the quote backing the position")
+    hedge.add_argument("--direction", choices=("short", "long"), default="short",
+                       help="short: hedge spot you hold (default); long: hedge a purchase you plan")
+    hedge.add_argument("--quote", type=asset, default="USDT", help="settlement currency (default USDT)")
+    hedge.add_argument("--price", type=positive, required=True,
+                       help="spot and mark price to plan at (live prices need the perpetual feeds, not built yet)")
+    hedge.add_argument("--mark", type=positive, help="the perpetual's mark price (default: --price)")
+    hedge.add_argument("--funding-rate", type=float, default=0.0001, help="per interval, ratio (default 0.0001)")
+    hedge.add_argument("--funding-interval", type=positive, default=8.0, help="hours between fundings (default 8)")
+    hedge.add_argument("--fee-bps", type=positive, default=5.0, help="perpetual taker fee in bps (default 5)")
+    hedge.add_argument("--delivery-price", type=positive, help="a delivery future's price, for the no-funding alternative")
+    hedge.add_argument("--delivery-days", type=positive, help="days to that future's expiry")
+    hedge.add_argument("--json", action="store_true", help="print the plan as JSON")
+    hedge.set_defaults(handler=cmd_hedge)
     return parser
 
 
@@ -162,6 +185,20 @@ def symbols(text: str) -> list[str]:
     if problems:
         raise argparse.ArgumentTypeError("; ".join(problems))
     return result
+
+
+def asset(text: str) -> str:
+    """An argparse type: an asset code such as BTC (letters and digits)."""
+    if not text.strip().isalnum():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an asset code like BTC")
+    return text.strip().upper()
+
+
+def hedge_exchange(text: str) -> str:
+    """An argparse type: an exchange whose liquidation formula arbscan knows (any case)."""
+    if text.lower() not in HEDGE_EXCHANGES:
+        raise argparse.ArgumentTypeError(f"{text!r} is not supported (supported: {', '.join(HEDGE_EXCHANGES)})")
+    return text.lower()
 
 
 def exchange_list(text: str) -> list[str]:
@@ -375,6 +412,24 @@ def cmd_bench(args: argparse.Namespace) -> int:
         options = {"exchanges": exchanges, "symbols": args.symbols, "frames": args.frames, "seed": args.seed,
                    "rate": args.rate, "seconds": args.seconds}
         args.json.write_bytes(to_json(mode, options, results))
+    return 0
+
+
+def cmd_hedge(args: argparse.Namespace) -> int:
+    import orjson
+
+    from .hedging.plan import Market, plan, render
+
+    if args.margin_mode == "cross" and args.collateral is None:
+        raise UserError("--margin-mode cross needs --collateral (the quote backing the position)")
+    if (args.delivery_price is None) != (args.delivery_days is None):
+        raise UserError("--delivery-price and --delivery-days go together")
+    market = Market(spot=args.price, mark=args.mark or args.price, funding_rate=args.funding_rate,
+                    funding_interval_hours=args.funding_interval, taker_fee=args.fee_bps / 1e4,
+                    delivery_price=args.delivery_price, delivery_days=args.delivery_days)
+    result = plan(args.asset, args.quote, args.spot, args.exchange, args.leverage, market, args.direction,
+                  args.margin_mode, args.collateral)
+    print(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode() if args.json else render(result))
     return 0
 
 
