@@ -18,6 +18,7 @@ from samples import DATA
 from scanner.cli import main
 from scanner.engine.costs import CostModel
 from scanner.engine.opportunity import TransferStatus
+from scanner.instruments import Instrument, MarketType
 from scanner.metadata import (
     ExchangeMetadata, MarketInfo, Metadata, MetadataError, NetworkInfo, Status, TransferRoute, describe,
     load_metadata, refresh,
@@ -53,10 +54,10 @@ def test_bundled_snapshot_loads_when_there_is_no_cache(tmp_path):
         assert set(SYMBOLS) <= set(md.symbols(ex))
         assert md.taker_fee(ex, "BTC/USDT") == 0.001
         assert all(md.networks(ex, asset) for asset in ASSETS)
-    btc = md.market("binance", "BTC/USDT")
-    assert (btc.id, btc.base, btc.quote, btc.price_tick, btc.min_notional) == ("BTCUSDT", "BTC", "USDT", 0.01, 5.0)
-    assert md.market("okx", "ETH/USDT").id == "ETH-USDT"
-    assert md.market_by_id("okx", "ETH-USDT").symbol == "ETH/USDT"
+    btc = md.instrument("binance", "BTC/USDT")
+    assert (btc.id, btc.base, btc.quote, btc.tick, btc.min_notional) == ("BTCUSDT", "BTC", "USDT", 0.01, 5.0)
+    assert md.instrument("okx", "ETH/USDT").id == "ETH-USDT"
+    assert md.market_by_id("okx", "ETH-USDT").instrument.symbol == "ETH/USDT"
     statuses = [(n.withdraw, n.deposit) for ex in md.exchanges() for a in ASSETS for n in md.networks(ex, a)]
     assert any(w is C for w, _ in statuses) and any(d is C for _, d in statuses)
     assert any(U in pair for pair in statuses)
@@ -231,6 +232,30 @@ def no_keys(monkeypatch):
             monkeypatch.delenv(f"ARBSCAN_{ex}_{suffix}", raising=False)
 
 
+def okx_btc_derivative(kind: str, symbol: str, id_: str, **more) -> dict:
+    return {"id": id_, "symbol": symbol, "base": "BTC", "quote": "USDT", "settle": "USDT", "baseId": "BTC",
+            "quoteId": "USDT", "settleId": "USDT", "type": kind, "spot": False, "swap": kind == "swap",
+            "future": kind == "future", "contract": True, "linear": True, "inverse": False, "contractSize": 0.01,
+            "taker": 0.0005, "active": True, "precision": {"amount": 1.0, "price": 0.1},
+            "limits": {"amount": {"min": 1.0}, "cost": {}}, **more}
+
+
+async def test_refresh_builds_perpetual_and_delivery_instruments_from_ccxt(tmp_path, no_keys):
+    expiry_ms = 1_798_185_600_000  # 2026-12-25T08:00:00Z
+    fakes = FakeExchanges({"okx": [okx_btc_usdt(), okx_btc_derivative("swap", "BTC/USDT:USDT", "BTC-USDT-SWAP"),
+                                   okx_btc_derivative("future", "BTC/USDT:USDT-261225", "BTC-USDT-261225",
+                                                      expiry=expiry_ms)]})
+    symbols = ["BTC/USDT", "BTC/USDT:USDT", "BTC/USDT:USDT-261225"]
+    md = await refresh(["okx"], symbols, tmp_path / "metadata.json", factory=fakes)
+    assert md.errors == {} and md.symbols("okx") == symbols
+    assert md.instrument("okx", "BTC/USDT:USDT") == Instrument(
+        "okx", MarketType.PERP, "BTC", "USDT", "USDT", "BTC-USDT-SWAP", 0.01, 0.1, 1.0)
+    future = load_metadata(tmp_path / "metadata.json").market("okx", "BTC/USDT:USDT-261225")
+    assert (future.instrument.type, future.instrument.expiry, future.taker_fee) == (
+        MarketType.DELIVERY, expiry_ms // 1000, 0.0005)  # a derivative's own fee, not the retail spot rate
+    assert md.instrument("okx", "BTC/USDT").is_spot
+
+
 async def test_refresh_maps_ccxt_structures_and_writes_the_cache(tmp_path, monkeypatch, caplog, no_keys):
     secrets = {"ARBSCAN_OKX_API_KEY": "key-123", "ARBSCAN_OKX_SECRET": "secret-456",
                "ARBSCAN_OKX_PASSWORD": "pass-789"}
@@ -245,11 +270,12 @@ async def test_refresh_maps_ccxt_structures_and_writes_the_cache(tmp_path, monke
     assert md.errors == {} and md.source == "ccxt"
     assert sorted(fakes.closed) == ["binance", "okx"]
     assert fakes.created["binance"].options["fetchMarkets"]["types"] == ["spot"]
-    assert md.market("binance", "BTC/USDT") == MarketInfo("binance", "BTC/USDT", "BTCUSDT", "BTC", "USDT", 0.001,
-                                                          0.01, 0.00001, 5.0, True)
+    assert md.market("binance", "BTC/USDT") == MarketInfo(
+        Instrument.of("binance", "BTC/USDT", "BTCUSDT", tick=0.01, lot=0.00001, min_notional=5.0), 0.001, True)
     okx = md.market("okx", "BTC/USDT")
     assert fakes.created["okx"].markets["BTC/USDT"]["taker"] == 0.0015  # ccxt's static default ...
-    assert (okx.id, okx.taker_fee, okx.price_tick, okx.min_notional) == ("BTC-USDT", 0.001, 0.1, None)  # ... not used
+    assert (okx.instrument.id, okx.taker_fee, okx.instrument.tick, okx.instrument.min_notional) == (
+        "BTC-USDT", 0.001, 0.1, None)  # ... not used
     assert md.symbols("okx") == ["BTC/USDT"] and "ETH/USDT" in " ".join(md.warnings["okx"])
     assert {n.network: (n.fee, n.withdraw, n.deposit) for n in md.networks("okx", "BTC")} == {
         "BTC": (0.00017, O, O), "BTCLIGHTNING": (0.000001, O, O), "OKTC": (0.0, C, O)}
