@@ -15,7 +15,7 @@ from typing import Mapping
 from .alerts.formats import build_renderer
 from .config import Config, ConfigError
 from .exchanges import EXCHANGES
-from .instruments import Instrument, parse_symbol
+from .instruments import Instrument, MarketType, parse_symbol
 from .metadata import Metadata, _cache_path
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,10 @@ def unlisted(exchange: str, symbol: str) -> Instrument:
     """The spot instrument of ``symbol`` on ``exchange`` when the metadata knows none: only its
     id (from the exchange feed's ``market_id``), no tick, lot or minimum."""
     parsed = parse_symbol(symbol)
-    return Instrument.of(exchange, symbol, EXCHANGES[exchange].feed.market_id(parsed.base, parsed.quote))
+    if parsed.type is not MarketType.SPOT:
+        raise ValueError(f"{exchange} lists no {symbol} in the metadata; only spot ids can be derived")
+    market_id = EXCHANGES[exchange].feed.market_id(parsed.base, parsed.quote)
+    return Instrument(exchange, MarketType.SPOT, parsed.base, parsed.quote, None, market_id)
 
 
 def startup_problems(config: Config, metadata: Metadata, env: Mapping[str, str] = os.environ) -> list[str]:

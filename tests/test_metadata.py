@@ -329,7 +329,7 @@ async def test_failing_exchange_keeps_its_previous_data_and_others_are_saved(tmp
     assert sorted(fakes.closed) == ["bybit", "okx"]
     cached = load_metadata(path)
     assert cached.data["okx"] == first.data["okx"] and cached.data["binance"] == first.data["binance"]
-    assert cached.market("bybit", "BTC/USDT").id == "BTCUSDT" and cached.symbols("bybit") == ["BTC/USDT"]
+    assert cached.instrument("bybit", "BTC/USDT").id == "BTCUSDT" and cached.symbols("bybit") == ["BTC/USDT"]
 
 
 async def test_refresh_with_nothing_fetched_writes_nothing(tmp_path, no_keys):
@@ -343,7 +343,7 @@ async def test_refresh_replaces_a_corrupt_cache(tmp_path, no_keys):
     path = tmp_path / "metadata.json"
     path.write_bytes(b"garbage")
     await refresh(["binance"], ["BTC/USDT"], path, factory=FakeExchanges({"binance": [binance_btc_usdt()]}))
-    assert load_metadata(path).market("binance", "BTC/USDT").id == "BTCUSDT"
+    assert load_metadata(path).instrument("binance", "BTC/USDT").id == "BTCUSDT"
 
 
 # --- status age --------------------------------------------------------------------------------
@@ -360,11 +360,12 @@ def cache_aged(path: Path, hours: float) -> Path:
 def test_a_status_older_than_the_limit_is_unknown_in_the_cost(tmp_path):
     cache = cache_aged(tmp_path / "metadata.json", hours=25)
     fresh = CostModel(load_metadata(cache, max_status_age_hours=48), {})
-    stale = CostModel(load_metadata(cache, max_status_age_hours=24), {})
+    stale_metadata = load_metadata(cache, max_status_age_hours=24)
+    stale = CostModel(stale_metadata, {})
     assert fresh.transfer("BTC", "okx", "binance") == (TransferStatus.OPEN, "BTC", 0.00017)
     assert stale.transfer("BTC", "okx", "binance") == (TransferStatus.UNKNOWN, "BTC", 0.00017)  # fee kept
     assert stale.transfer("SOL", "binance", "okx")[0] is TransferStatus.UNKNOWN  # closed is no surer
-    assert stale.taker_fee("binance", "BTC/USDT") == 0.001
+    assert stale.taker_fee(stale_metadata.instrument("binance", "BTC/USDT")) == 0.001
 
 
 def test_markets_show_gives_the_age_and_shows_an_old_status_as_unknown(tmp_path, capsys):
@@ -431,7 +432,7 @@ def test_refresh_says_cached_only_for_what_it_wrote(cli_cache, monkeypatch, caps
     assert out == f"metadata for binance cached in {cli_cache}\n"
     assert err == ("arbscan: okx: refresh failed, kept the previous data: NetworkError: okx GET"
                    " https://www.okx.com 503 <html>\n")
-    assert load_metadata(cli_cache).market("binance", "BTC/USDT").id == "BTCUSDT"
+    assert load_metadata(cli_cache).instrument("binance", "BTC/USDT").id == "BTCUSDT"
 
 
 def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
