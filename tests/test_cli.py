@@ -64,7 +64,6 @@ CONFIGS = [
     ("url without host", '[exchanges.bybit]\nws_url = "wss://"\n', "'exchanges.bybit.ws_url'"),
     ("metrics host", '[metrics]\nhost = "my laptop"\n', "'metrics.host': 'my laptop' is not an IP address"),
     ("metrics port", "[metrics]\nport = 70000\n", "'metrics.port' must be between 1 and 65535"),
-    ("book depth", "[scanner]\nbook_depth = 0\n", "'scanner.book_depth' must be greater than 0"),
     ("webhook scheme", '[alerts.webhooks.desk]\nurl = "ftp://example.invalid/hook"\n',
      "alerts.webhooks.desk: url is not an http(s) URL"),
     ("webhook format", HOOK + 'format = "slak"\n', "'slak' is not one of json, slack"),
