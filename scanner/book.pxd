@@ -40,6 +40,7 @@ cdef class Link:
 cdef class OrderBook:
     cdef readonly str exchange
     cdef readonly str symbol
+    cdef public object instrument  # scanner.instruments.Instrument
     cdef readonly BookSide bids
     cdef readonly BookSide asks
     cdef public object state

@@ -291,9 +291,10 @@ cdef class OrderBook:
     """
 
     def __init__(self, str exchange, str symbol, Py_ssize_t depth=MAX_SIDE, double staleness=5.0,
-                 Link link=None):
+                 Link link=None, object instrument=None):
         self.exchange = exchange
         self.symbol = symbol
+        self.instrument = instrument  # the scanner.instruments.Instrument the book is of
         self.staleness = staleness  # seconds of silence (or exchange clock lag) on its link after which the book is not used
         self.link = Link() if link is None else link
         self.bids = BookSide(True, depth)

@@ -14,18 +14,35 @@ from typing import Mapping
 
 from .alerts.formats import build_renderer
 from .config import Config, ConfigError
+from .exchanges import EXCHANGES
+from .instruments import Instrument, MarketType, parse_symbol
 from .metadata import Metadata, _cache_path
 
 log = logging.getLogger(__name__)
 
 
-def listings(config: Config, metadata: Metadata) -> dict[str, list[str]]:
-    """The configured symbols each enabled exchange lists (all of them if metadata has none)."""
+def listings(config: Config, metadata: Metadata) -> dict[str, list[Instrument]]:
+    """The instruments of the configured symbols each enabled exchange lists: the metadata's;
+    for an exchange it has no market of (made-up benchmark symbols, an empty metadata), every
+    configured symbol, with the id the exchange's feed derives (`unlisted`)."""
     result = {}
     for exchange in config.enabled_exchanges():
-        known = set(metadata.symbols(exchange))
-        result[exchange] = [s for s in config.scanner.symbols if not known or s in known]
+        if metadata.symbols(exchange):
+            found = (metadata.instrument(exchange, s) for s in config.scanner.symbols)
+            result[exchange] = [i for i in found if i is not None]
+        else:
+            result[exchange] = [unlisted(exchange, s) for s in config.scanner.symbols]
     return result
+
+
+def unlisted(exchange: str, symbol: str) -> Instrument:
+    """The spot instrument of ``symbol`` on ``exchange`` when the metadata knows none: only its
+    id (from the exchange feed's ``market_id``), no tick, lot or minimum."""
+    parsed = parse_symbol(symbol)
+    if parsed.type is not MarketType.SPOT:
+        raise ValueError(f"{exchange} lists no {symbol} in the metadata; only spot ids can be derived")
+    market_id = EXCHANGES[exchange].feed.market_id(parsed.base, parsed.quote)
+    return Instrument(exchange, MarketType.SPOT, parsed.base, parsed.quote, None, market_id)
 
 
 def startup_problems(config: Config, metadata: Metadata, env: Mapping[str, str] = os.environ) -> list[str]:
@@ -67,7 +84,7 @@ def _exchange_problems(config: Config, metadata: Metadata) -> list[str]:
     venues = listings(config, metadata)
     problems = []
     for symbol in config.scanner.symbols:
-        listed = [exchange for exchange in enabled if symbol in venues[exchange]]
+        listed = [exchange for exchange in enabled if any(i.symbol == symbol for i in venues[exchange])]
         if not listed:
             problems.append(f"scanner.symbols: {symbol} is not listed on any enabled exchange"
                             f" ({', '.join(enabled)}); check the spelling or run `arbscan markets refresh`")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .exchanges import NAMES
+from .instruments import MarketType, parse_symbol
 
 SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
 DEFAULT_SYMBOLS = (
@@ -250,14 +251,26 @@ def _kind(value: Any) -> str:
 
 
 def symbol_problems(symbols: list[str]) -> list[str]:
-    """One line per malformed or repeated symbol in ``symbols``, or for none at all."""
-    problems = [f"{symbol!r} is not a unified symbol like 'BTC/USDT'"
-                for symbol in symbols if symbol.count("/") != 1 or symbol != symbol.upper()]
+    """One line per malformed, non-spot or repeated symbol in ``symbols``, or for none at all."""
+    problems = [problem for symbol in symbols for problem in [_symbol_problem(symbol)] if problem]
     problems += [f"{symbol!r} is listed more than once"
                  for symbol in dict.fromkeys(s for s in symbols if symbols.count(s) > 1)]
     if not symbols:
         problems.append("no symbol; list at least one such as 'BTC/USDT'")
     return problems
+
+
+def _symbol_problem(symbol: str) -> str | None:
+    """Why ``symbol`` cannot be scanned: not a unified symbol, or not a spot market (the
+    exchange feeds read spot order books only)."""
+    try:
+        kind = parse_symbol(symbol).type
+    except ValueError as exc:
+        return str(exc)
+    if kind is not MarketType.SPOT:
+        return (f"{symbol!r} is a {kind.value} market; the exchange feeds read spot order books only,"
+                " list spot symbols like 'BTC/USDT'")
+    return None
 
 
 def _check_url(url: str, schemes: tuple[str, ...], where: str, problems: list[str]) -> None:

@@ -12,6 +12,7 @@ from typing import AsyncIterator, TextIO
 from .app import Scanner
 from .book import LIVE
 from .config import Config, WebhookConfig
+from .instruments import parse_symbol
 from .metadata import load_metadata
 from .receiver import LocalReceiver
 from .record import Recorder
@@ -29,7 +30,7 @@ def enable_demo_paper(config: Config) -> None:
     """Paper-trade in the demo; every exchange starts with the demo balances unless configured."""
     config.paper.enabled = True
     if not config.paper.balances:
-        bases = {symbol.split("/")[0] for symbol in config.scanner.symbols} | {"USDT"}
+        bases = {parse_symbol(symbol).base for symbol in config.scanner.symbols} | {"USDT"}
         balances = {asset: amount for asset, amount in DEMO_BALANCES.items() if asset in bases}
         config.paper.balances = {exchange: dict(balances) for exchange in config.enabled_exchanges()}
 

@@ -1,4 +1,4 @@
-"""Exchange metadata: spot markets, taker fees, withdrawal networks and their status.
+"""Exchange metadata: markets (as `Instrument`s), taker fees, withdrawal networks and their status.
 
 ccxt is imported only by `refresh` (the ``arbscan markets refresh`` command), never on the hot
 path. The engine reads a `Metadata` loaded by `load_metadata`: the on-disk cache when there is
@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
 import orjson
+
+from .instruments import Instrument, MarketType, parse_symbol
 
 log = logging.getLogger(__name__)
 
@@ -58,18 +60,11 @@ class MetadataError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class MarketInfo:
-    """One spot market. Fees are fractions (0.001 = 10 bps); ``price_tick`` and ``amount_step``
-    are increments (not decimal places); ``min_notional`` is in quote units."""
+    """One market: its `Instrument` (ids, tick and lot increments, minimum notional, contract
+    size), its taker fee as a fraction (0.001 = 10 bps) and whether it trades."""
 
-    exchange: str
-    symbol: str  # unified, "BTC/USDT"
-    id: str  # the exchange's id, "BTCUSDT" / "BTC-USDT"
-    base: str
-    quote: str
+    instrument: Instrument
     taker_fee: float
-    price_tick: float | None
-    amount_step: float | None
-    min_notional: float | None
     active: bool
 
 
@@ -97,7 +92,7 @@ class TransferRoute:
 class ExchangeMetadata:
     """Everything known about one exchange, from one fetch or from the bundled snapshot."""
 
-    markets: dict[str, MarketInfo]  # by unified symbol
+    markets: dict[str, MarketInfo]  # by unified symbol (the instrument's)
     networks: dict[str, tuple[NetworkInfo, ...]]  # by asset; assets without network data are absent
     fetched_at: float
     source: str  # "bundled" | "ccxt"
@@ -138,11 +133,16 @@ class Metadata:
         data = self.data.get(exchange)
         return data.markets.get(symbol) if data else None
 
+    def instrument(self, exchange: str, symbol: str) -> Instrument | None:
+        """The exchange's market of ``symbol``, None when the metadata does not list it."""
+        market = self.market(exchange, symbol)
+        return market.instrument if market else None
+
     def market_by_id(self, exchange: str, market_id: str) -> MarketInfo | None:
         """The market with the exchange's own id ("BTCUSDT", "BTC-USDT")."""
         if exchange not in self._by_id:
             data = self.data.get(exchange)
-            self._by_id[exchange] = {m.id: m for m in data.markets.values()} if data else {}
+            self._by_id[exchange] = {m.instrument.id: m for m in data.markets.values()} if data else {}
         return self._by_id[exchange].get(market_id)
 
     def taker_fee(self, exchange: str, symbol: str) -> float | None:
@@ -276,24 +276,36 @@ def _exchange_to_dict(data: ExchangeMetadata) -> dict[str, Any]:
     return {
         "fetched_at": data.fetched_at,
         "source": data.source,
-        "markets": {m.symbol: {"id": m.id, "base": m.base, "quote": m.quote, "taker_fee": m.taker_fee,
-                               "price_tick": m.price_tick, "amount_step": m.amount_step,
-                               "min_notional": m.min_notional, "active": m.active}
-                    for m in data.markets.values()},
+        "markets": {m.instrument.symbol: _market_to_dict(m) for m in data.markets.values()},
         "networks": {asset: [{"network": n.network, "fee": n.fee, "withdraw": n.withdraw.value,
                               "deposit": n.deposit.value} for n in nets]
                      for asset, nets in data.networks.items()},
     }
 
 
+def _market_to_dict(market: MarketInfo) -> dict[str, Any]:
+    """A market as stored; the derivative fields only for derivatives (spot entries stay as they were)."""
+    i = market.instrument
+    doc = {"id": i.id, "base": i.base, "quote": i.quote, "taker_fee": market.taker_fee, "price_tick": i.tick,
+           "amount_step": i.lot, "min_notional": i.min_notional, "active": market.active}
+    if not i.is_spot:
+        doc.update(type=i.type.value, settle=i.settle, contract_size=i.contract_size, expiry=i.expiry)
+    return doc
+
+
+def _market_from_dict(exchange: str, m: dict[str, Any]) -> MarketInfo:
+    expiry = m.get("expiry")
+    instrument = Instrument(
+        exchange, MarketType(m.get("type", "spot")), str(m["base"]), str(m["quote"]),
+        None if m.get("settle") is None else str(m["settle"]), str(m["id"]),
+        float(m.get("contract_size", 1.0)), _opt_float(m.get("price_tick")), _opt_float(m.get("amount_step")),
+        _opt_float(m.get("min_notional")), None if expiry is None else int(expiry))
+    return MarketInfo(instrument, float(m["taker_fee"]), bool(m.get("active", True)))
+
+
 def _exchange_from_dict(exchange: str, doc: dict[str, Any]) -> ExchangeMetadata:
-    markets = {
-        str(symbol): MarketInfo(exchange, str(symbol), str(m["id"]), str(m["base"]), str(m["quote"]),
-                                float(m["taker_fee"]), _opt_float(m.get("price_tick")),
-                                _opt_float(m.get("amount_step")), _opt_float(m.get("min_notional")),
-                                bool(m.get("active", True)))
-        for symbol, m in doc["markets"].items()
-    }
+    markets = {info.instrument.symbol: info
+               for info in (_market_from_dict(exchange, m) for m in doc["markets"].values())}
     networks = {
         str(asset): tuple(NetworkInfo(unify_network(n["network"]), _opt_float(n.get("fee")),
                                       Status(n["withdraw"]), Status(n["deposit"])) for n in nets)
@@ -429,12 +441,13 @@ async def _fetch_exchange(name: str, symbols: list[str] | None, previous: Exchan
     except Exception as exc:
         return _Outcome(error=_one_line(exc))
     try:
-        _spot_markets_only(ex)
+        if symbols is None or all(parse_symbol(s).type is MarketType.SPOT for s in symbols):
+            _spot_markets_only(ex)
         await ex.load_markets()  # without keys: bad keys must not cost us the public markets
         if use_keys:
             secrets = _apply_env_keys(ex, name)
         markets = _markets(ex, name, symbols, outcome.warnings)
-        assets = sorted({m.base for m in markets.values()} | {m.quote for m in markets.values()})
+        assets = sorted({a for m in markets.values() for a in (m.instrument.base, m.instrument.quote)})
         currencies = await _currencies(ex, keyed=bool(secrets), warnings=outcome.warnings)
         networks = _networks(name, assets, currencies, previous, outcome.warnings)
         outcome.data = ExchangeMetadata(markets, networks, time.time(), "ccxt")
@@ -473,26 +486,37 @@ def _redact(text: str, secrets: list[str]) -> str:
     return text
 
 
+CCXT_TYPES = {"spot": MarketType.SPOT, "swap": MarketType.PERP, "future": MarketType.DELIVERY}
+
+
 def _markets(ex: Any, name: str, symbols: list[str] | None, warnings: list[str]) -> dict[str, MarketInfo]:
-    spot = {s: m for s, m in ex.markets.items() if m.get("spot")}
-    if symbols is not None:
-        missing = [s for s in symbols if s not in spot]
+    """The markets of ``symbols`` (spot or derivative), or every spot market."""
+    if symbols is None:
+        chosen = [m for m in ex.markets.values() if m.get("spot")]
+    else:
+        missing = [s for s in symbols if s not in ex.markets]
         if missing:
-            warnings.append(f"no spot market for {', '.join(missing)}")
-        spot = {s: spot[s] for s in symbols if s in spot}
-    return {s: _market_info(ex, name, m) for s, m in spot.items()}
+            warnings.append(f"no market for {', '.join(missing)}")
+        chosen = [ex.markets[s] for s in symbols if s in ex.markets]
+    infos = (_market_info(ex, name, m) for m in chosen if m.get("type") in CCXT_TYPES)
+    return {info.instrument.symbol: info for info in infos}
 
 
 def _market_info(ex: Any, name: str, market: dict[str, Any]) -> MarketInfo:
+    """A ccxt market structure as a `MarketInfo` (spot, swap or future)."""
     precision, cost = market.get("precision") or {}, (market.get("limits") or {}).get("cost") or {}
-    taker = RETAIL_SPOT_TAKER.get(name, market.get("taker"))
+    kind = CCXT_TYPES[market["type"]]
+    taker = RETAIL_SPOT_TAKER.get(name) if kind is MarketType.SPOT else None
+    taker = market.get("taker") if taker is None else taker
     if taker is None:
         raise MetadataError(f"{market['symbol']}: no taker fee")
-    return MarketInfo(
-        exchange=name, symbol=market["symbol"], id=str(market["id"]), base=market["base"], quote=market["quote"],
-        taker_fee=float(taker), price_tick=_increment(ex, precision.get("price")),
-        amount_step=_increment(ex, precision.get("amount")), min_notional=_opt_float(cost.get("min")),
-        active=market.get("active") is not False)
+    expiry = market.get("expiry")
+    instrument = Instrument(
+        name, kind, market["base"], market["quote"], None if kind is MarketType.SPOT else market["settle"],
+        str(market["id"]), float(market.get("contractSize") or 1.0), _increment(ex, precision.get("price")),
+        _increment(ex, precision.get("amount")), _opt_float(cost.get("min")),
+        None if kind is not MarketType.DELIVERY or expiry is None else int(expiry) // 1000)
+    return MarketInfo(instrument, float(taker), market.get("active") is not False)
 
 
 def _increment(ex: Any, precision: Any) -> float | None:
@@ -589,18 +613,20 @@ def describe(metadata: Metadata, exchange: str | None = None, asset: str | None 
 
 
 def _has_asset(data: ExchangeMetadata, asset: str) -> bool:
-    return asset in data.networks or any(asset in (m.base, m.quote) for m in data.markets.values())
+    return asset in data.networks or any(
+        asset in (m.instrument.base, m.instrument.quote) for m in data.markets.values())
 
 
 def _describe_exchange(name: str, data: ExchangeMetadata, asset: str | None, age: float | None,
                        limit: float | None) -> list[str]:
-    markets = sorted((m for m in data.markets.values() if asset in (None, m.base, m.quote)), key=lambda m: m.symbol)
+    markets = sorted(((m.instrument, m) for m in data.markets.values()
+                      if asset in (None, m.instrument.base, m.instrument.quote)), key=lambda pair: pair[0].symbol)
     age_text = "" if age is None else f", {format_age(age)} old"
     lines = ["", f"{name} ({data.source}, fetched {_utc(data.fetched_at)}{age_text})",
              f"  {'market':<11} {'id':<11} {'taker':>9} {'tick':>9} {'step':>9} {'min notional':>12}"]
-    lines += [f"  {m.symbol:<11} {m.id:<11} {m.taker_fee * 1e4:>5.1f} bps {_num(m.price_tick):>9} "
-              f"{_num(m.amount_step):>9} {_num(m.min_notional):>12}" + ("" if m.active else "  inactive")
-              for m in markets]
+    lines += [f"  {i.symbol:<11} {i.id:<11} {m.taker_fee * 1e4:>5.1f} bps {_num(i.tick):>9} "
+              f"{_num(i.lot):>9} {_num(i.min_notional):>12}" + ("" if m.active else "  inactive")
+              for i, m in markets]
     assets = [a for a in sorted(data.networks) if asset in (None, a)]
     if not assets:
         lines.append(f"  no withdrawal network data{f' for {asset}' if asset else ''}")

@@ -20,6 +20,7 @@ from scanner.config import AlertsConfig, WebhookConfig  # noqa: E402
 from scanner.engine.opportunity import (  # noqa: E402
     Costs, EventType, Opportunity, OpportunityEvent, TransferStatus,
 )
+from tests.markets import spot  # noqa: E402
 
 
 def make_event(type_: EventType = EventType.OPENED, *, id: str = "opp-1", symbol: str = "BTC/USDT",
@@ -35,7 +36,8 @@ def make_event(type_: EventType = EventType.OPENED, *, id: str = "opp-1", symbol
                   transfer_network="BTC",
                   transfer_status=TransferStatus.BLOCKED if blocked else TransferStatus.OPEN, buy_fee_rate=0.001,
                   sell_fee_rate=0.001, transfer_fee_base=0.00003)
-    opp = Opportunity(symbol=symbol, buy_exchange=buy, sell_exchange=sell, buy_price=buy_price,
+    opp = Opportunity(buy_instrument=spot(buy, symbol), sell_instrument=spot(sell, symbol), symbol=symbol,
+                      buy_exchange=buy, sell_exchange=sell, buy_price=buy_price,
                       sell_price=sell_price, buy_limit=buy_price, sell_limit=sell_price, size=size,
                       costs=costs, detected_at=at)
     start = at if first_seen is None else first_seen

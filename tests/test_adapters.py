@@ -11,12 +11,14 @@ from scanner.exchanges.binance.feed import Binance
 from scanner.exchanges.bybit.feed import Bybit
 from scanner.exchanges.okx.feed import Okx
 from scanner.feeds.runner import FeedRunner
+from scanner.instruments import Instrument
+from tests.markets import spot_book
 from tests.samples import sample
 
 
 def venue(cls, *symbols):
     changed: list[OrderBook] = []
-    books = {s: OrderBook(cls.name, s, 50) for s in symbols}
+    books = {s: spot_book(cls.name, s, 50) for s in symbols}
     return cls(books, changed.append), books, changed
 
 
@@ -144,9 +146,10 @@ def test_okx_idle_message_keeps_sync():
 
 
 def test_okx_bbo_tbt_sample_patches_the_top():
-    okx, books, _ = venue(Okx, "BCH/USDT-SWAP")
-    okx.by_id["BCH-USDT-SWAP"] = books["BCH/USDT-SWAP"]
-    book = books["BCH/USDT-SWAP"]
+    perp = Instrument.of("okx", "BCH/USDT:USDT", "BCH-USDT-SWAP", contract_size=0.1)
+    book = OrderBook("okx", perp.symbol, 50, instrument=perp)
+    okx = Okx({perp.symbol: book}, lambda book: None)  # the sample is of OKX's BCH swap
+    assert list(okx.by_id) == ["BCH-USDT-SWAP"]
     book.load_snapshot([["111", "1"]], [["111.1", "1"]], 1, 1670324386000, 1.0)
     okx.handle(sample("okx", "bbo_tbt_docs_example"), 2.0)
     assert book.best_bid() == 111.05 and book.best_ask() == 111.06

@@ -144,7 +144,8 @@ def test_startup_checks_need_metadata_environment_and_files(tmp_path):
         f"alerts.outbox_path: directory {tmp_path / 'no'} of {tmp_path / 'no' / 'outbox.sqlite'} does not exist;"
         " create it or choose another path",
     ]
-    assert listings(config, metadata)["okx"] == ["BTC/USDT"]  # what the scanner subscribes to
+    assert listings(config, metadata)["okx"] == [metadata.instrument("okx", "BTC/USDT")]  # what it subscribes to
+    assert listings(config, metadata)["okx"][0].id == "BTC-USDT"
     config.scanner.symbols = ["BTC/USDT", "ETH/USDT"]
     config.alerts.outbox_path = str(tmp_path / "outbox.sqlite")
     assert startup_problems(config, metadata, env={"DESK_KEY": "k"}) == []

@@ -25,6 +25,7 @@ from prom_stack import (BINARIES, Prometheus, free_port, http_get, missing_binar
                         start_alertmanager, start_prometheus, wait_until)
 from scanner.alerts.formats import build_renderer
 from scanner.config import ConfigError, load_config, parse_config
+from scanner.instruments import parse_symbol
 from webhook_sink import BackgroundSink, WebhookSink
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -314,7 +315,7 @@ def test_compose_wiring():
         assert (config.metrics.host, config.metrics.port) == ("0.0.0.0", 9108), mode
     demo = load_config(DEPLOY / "arbscan" / "demo.toml")  # paper on, so the Paper dashboard has data
     assert demo.paper.enabled and demo.paper.ledger_path.startswith("/data/")
-    assets = {asset for symbol in demo.scanner.symbols for asset in symbol.split("/")}
+    assets = {asset for s in map(parse_symbol, demo.scanner.symbols) for asset in (s.base, s.quote)}
     assert all(set(demo.paper.balances.get(exchange, {})) == assets for exchange in demo.enabled_exchanges())
 
 

@@ -3,6 +3,7 @@ move past the old 50-level cut and back without being re-sent), the adapter's bo
 every level of the exchange's book after every push, and reads the best 400."""
 from __future__ import annotations
 
+from markets import spot_book
 from reference_book import ReferenceBook, assert_same
 from scanner.book import BookState, OrderBook
 from scanner.exchanges.okx.feed import BOOKS_DEPTH, Okx
@@ -14,7 +15,7 @@ OLD_CUT = 50  # the levels a book used to keep
 
 def test_okx_books_hold_every_level_of_a_400_level_book_as_levels_move_past_50_and_back():
     sim = SimulatedExchanges(SYMBOLS, exchanges=["okx"], seed=11, updates_per_second=40.0)
-    books = {symbol: OrderBook("okx", symbol) for symbol in SYMBOLS}
+    books = {symbol: spot_book("okx", symbol) for symbol in SYMBOLS}
     adapter = Okx(books, lambda book: None)
     positions: dict[tuple[str, bool, str], list[bool]] = {}  # level -> inside the old cut, per push
     compared = 0

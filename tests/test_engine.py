@@ -6,18 +6,19 @@ from decimal import Decimal as D
 
 import pytest
 
-from scanner.book import OrderBook
 from scanner.config import Config, ScannerConfig
 from scanner.engine.opportunity import EventType, TransferStatus
 from scanner.engine.pricing import price_trade
-from scanner.engine.spread import BookStore, SpreadEngine
+from scanner.engine.spread import BookStore, SpreadEngine, comparable, transfer_leg
+from scanner.instruments import Instrument
+from tests.markets import spot, spot_book
 from tests.oracle import oracle
 
 OPEN_ROUTE = (TransferStatus.OPEN, "ERC20", 0.0005)
 
 
 def book(exchange, bids, asks, now=100.0):
-    b = OrderBook(exchange, "ETH/USDT", 50)
+    b = spot_book(exchange, "ETH/USDT", 50)
     b.load_snapshot(bids, asks, 1, 1, now)
     return b
 
@@ -90,7 +91,7 @@ class FakeCosts:
     def __init__(self, fee=0.001, route=OPEN_ROUTE):
         self.fee, self.route = fee, route
 
-    def taker_fee(self, exchange, symbol):
+    def taker_fee(self, instrument):
         return self.fee
 
     def transfer(self, asset, src, dst):
@@ -98,7 +99,7 @@ class FakeCosts:
 
 
 def make_engine(route=OPEN_ROUTE, staleness=None, **config):
-    store = BookStore({"a": ["ETH/USDT"], "b": ["ETH/USDT"]}, staleness or {"a": 5.0, "b": 5.0})
+    store = BookStore({ex: [spot(ex, "ETH/USDT")] for ex in ("a", "b")}, staleness or {"a": 5.0, "b": 5.0})
     clock = [100.0]
     engine = SpreadEngine(store, FakeCosts(route=route), ScannerConfig(**config),
                           clock=lambda: clock[0], wall_clock=lambda: 1_700_000_000.0 + clock[0])
@@ -127,6 +128,28 @@ def test_lifecycle_opened_updated_closed_with_peak_and_duration():
     assert closed.type is EventType.CLOSED and closed.id == f"{opened.id}.closed"
     assert closed.duration == pytest.approx(2.5) and closed.peak_net_profit == updated.peak_net_profit
     assert engine.evaluate("ETH/USDT") == []
+
+
+def test_only_markets_of_one_type_and_base_are_compared_and_only_spot_legs_transfer():
+    eth_a, eth_b, btc_b = spot("a", "ETH/USDT"), spot("b", "ETH/USDT"), spot("b", "BTC/USDT")
+    perp_a, perp_b = (Instrument.of(ex, "ETH/USDT:USDT", "ETH-USDT-SWAP") for ex in ("a", "b"))
+    assert comparable(eth_a, eth_b) and comparable(perp_a, perp_b)
+    assert not comparable(eth_a, perp_b) and not comparable(eth_a, btc_b)
+    assert transfer_leg(FakeCosts(), eth_a, eth_b) == OPEN_ROUTE
+    assert transfer_leg(FakeCosts(), perp_a, perp_b) == (TransferStatus.NONE, None, 0.0)
+
+
+def test_perpetuals_on_two_exchanges_open_without_a_transfer_cost():
+    perps = {ex: Instrument.of(ex, "ETH/USDT:USDT", "ETH-USDT-SWAP") for ex in ("a", "b")}
+    store = BookStore({ex: [perp] for ex, perp in perps.items()}, {"a": 5.0, "b": 5.0})
+    engine = SpreadEngine(store, FakeCosts(), ScannerConfig(), clock=lambda: 100.0, wall_clock=lambda: 1.7e9)
+    store.books["a", "ETH/USDT:USDT"].load_snapshot([["1999", "5"]], [["2000", "5"]], 1, 1, 100.0)
+    store.books["b", "ETH/USDT:USDT"].load_snapshot([["2010", "5"]], [["2011", "5"]], 1, 1, 100.0)
+    (opened,) = engine.evaluate("ETH/USDT:USDT")
+    opp = opened.opportunity
+    assert (opp.buy_instrument, opp.sell_instrument) == (perps["a"], perps["b"])
+    assert opp.costs.transfer_status is TransferStatus.NONE and opp.costs.transfer_fee == 0.0
+    assert opp.net_profit == pytest.approx(5 * 10 - 0.001 * 5 * (2000 + 2010))
 
 
 def test_stale_syncing_and_invalid_books_are_never_used():

@@ -18,6 +18,7 @@ from samples import DATA
 from scanner.cli import main
 from scanner.engine.costs import CostModel
 from scanner.engine.opportunity import TransferStatus
+from scanner.instruments import Instrument, MarketType
 from scanner.metadata import (
     ExchangeMetadata, MarketInfo, Metadata, MetadataError, NetworkInfo, Status, TransferRoute, describe,
     load_metadata, refresh,
@@ -53,10 +54,10 @@ def test_bundled_snapshot_loads_when_there_is_no_cache(tmp_path):
         assert set(SYMBOLS) <= set(md.symbols(ex))
         assert md.taker_fee(ex, "BTC/USDT") == 0.001
         assert all(md.networks(ex, asset) for asset in ASSETS)
-    btc = md.market("binance", "BTC/USDT")
-    assert (btc.id, btc.base, btc.quote, btc.price_tick, btc.min_notional) == ("BTCUSDT", "BTC", "USDT", 0.01, 5.0)
-    assert md.market("okx", "ETH/USDT").id == "ETH-USDT"
-    assert md.market_by_id("okx", "ETH-USDT").symbol == "ETH/USDT"
+    btc = md.instrument("binance", "BTC/USDT")
+    assert (btc.id, btc.base, btc.quote, btc.tick, btc.min_notional) == ("BTCUSDT", "BTC", "USDT", 0.01, 5.0)
+    assert md.instrument("okx", "ETH/USDT").id == "ETH-USDT"
+    assert md.market_by_id("okx", "ETH-USDT").instrument.symbol == "ETH/USDT"
     statuses = [(n.withdraw, n.deposit) for ex in md.exchanges() for a in ASSETS for n in md.networks(ex, a)]
     assert any(w is C for w, _ in statuses) and any(d is C for _, d in statuses)
     assert any(U in pair for pair in statuses)
@@ -231,6 +232,30 @@ def no_keys(monkeypatch):
             monkeypatch.delenv(f"ARBSCAN_{ex}_{suffix}", raising=False)
 
 
+def okx_btc_derivative(kind: str, symbol: str, id_: str, **more) -> dict:
+    return {"id": id_, "symbol": symbol, "base": "BTC", "quote": "USDT", "settle": "USDT", "baseId": "BTC",
+            "quoteId": "USDT", "settleId": "USDT", "type": kind, "spot": False, "swap": kind == "swap",
+            "future": kind == "future", "contract": True, "linear": True, "inverse": False, "contractSize": 0.01,
+            "taker": 0.0005, "active": True, "precision": {"amount": 1.0, "price": 0.1},
+            "limits": {"amount": {"min": 1.0}, "cost": {}}, **more}
+
+
+async def test_refresh_builds_perpetual_and_delivery_instruments_from_ccxt(tmp_path, no_keys):
+    expiry_ms = 1_798_185_600_000  # 2026-12-25T08:00:00Z
+    fakes = FakeExchanges({"okx": [okx_btc_usdt(), okx_btc_derivative("swap", "BTC/USDT:USDT", "BTC-USDT-SWAP"),
+                                   okx_btc_derivative("future", "BTC/USDT:USDT-261225", "BTC-USDT-261225",
+                                                      expiry=expiry_ms)]})
+    symbols = ["BTC/USDT", "BTC/USDT:USDT", "BTC/USDT:USDT-261225"]
+    md = await refresh(["okx"], symbols, tmp_path / "metadata.json", factory=fakes)
+    assert md.errors == {} and md.symbols("okx") == symbols
+    assert md.instrument("okx", "BTC/USDT:USDT") == Instrument(
+        "okx", MarketType.PERP, "BTC", "USDT", "USDT", "BTC-USDT-SWAP", 0.01, 0.1, 1.0)
+    future = load_metadata(tmp_path / "metadata.json").market("okx", "BTC/USDT:USDT-261225")
+    assert (future.instrument.type, future.instrument.expiry, future.taker_fee) == (
+        MarketType.DELIVERY, expiry_ms // 1000, 0.0005)  # a derivative's own fee, not the retail spot rate
+    assert md.instrument("okx", "BTC/USDT").is_spot
+
+
 async def test_refresh_maps_ccxt_structures_and_writes_the_cache(tmp_path, monkeypatch, caplog, no_keys):
     secrets = {"ARBSCAN_OKX_API_KEY": "key-123", "ARBSCAN_OKX_SECRET": "secret-456",
                "ARBSCAN_OKX_PASSWORD": "pass-789"}
@@ -245,11 +270,12 @@ async def test_refresh_maps_ccxt_structures_and_writes_the_cache(tmp_path, monke
     assert md.errors == {} and md.source == "ccxt"
     assert sorted(fakes.closed) == ["binance", "okx"]
     assert fakes.created["binance"].options["fetchMarkets"]["types"] == ["spot"]
-    assert md.market("binance", "BTC/USDT") == MarketInfo("binance", "BTC/USDT", "BTCUSDT", "BTC", "USDT", 0.001,
-                                                          0.01, 0.00001, 5.0, True)
+    assert md.market("binance", "BTC/USDT") == MarketInfo(
+        Instrument.of("binance", "BTC/USDT", "BTCUSDT", tick=0.01, lot=0.00001, min_notional=5.0), 0.001, True)
     okx = md.market("okx", "BTC/USDT")
     assert fakes.created["okx"].markets["BTC/USDT"]["taker"] == 0.0015  # ccxt's static default ...
-    assert (okx.id, okx.taker_fee, okx.price_tick, okx.min_notional) == ("BTC-USDT", 0.001, 0.1, None)  # ... not used
+    assert (okx.instrument.id, okx.taker_fee, okx.instrument.tick, okx.instrument.min_notional) == (
+        "BTC-USDT", 0.001, 0.1, None)  # ... not used
     assert md.symbols("okx") == ["BTC/USDT"] and "ETH/USDT" in " ".join(md.warnings["okx"])
     assert {n.network: (n.fee, n.withdraw, n.deposit) for n in md.networks("okx", "BTC")} == {
         "BTC": (0.00017, O, O), "BTCLIGHTNING": (0.000001, O, O), "OKTC": (0.0, C, O)}
@@ -303,7 +329,7 @@ async def test_failing_exchange_keeps_its_previous_data_and_others_are_saved(tmp
     assert sorted(fakes.closed) == ["bybit", "okx"]
     cached = load_metadata(path)
     assert cached.data["okx"] == first.data["okx"] and cached.data["binance"] == first.data["binance"]
-    assert cached.market("bybit", "BTC/USDT").id == "BTCUSDT" and cached.symbols("bybit") == ["BTC/USDT"]
+    assert cached.instrument("bybit", "BTC/USDT").id == "BTCUSDT" and cached.symbols("bybit") == ["BTC/USDT"]
 
 
 async def test_refresh_with_nothing_fetched_writes_nothing(tmp_path, no_keys):
@@ -317,7 +343,7 @@ async def test_refresh_replaces_a_corrupt_cache(tmp_path, no_keys):
     path = tmp_path / "metadata.json"
     path.write_bytes(b"garbage")
     await refresh(["binance"], ["BTC/USDT"], path, factory=FakeExchanges({"binance": [binance_btc_usdt()]}))
-    assert load_metadata(path).market("binance", "BTC/USDT").id == "BTCUSDT"
+    assert load_metadata(path).instrument("binance", "BTC/USDT").id == "BTCUSDT"
 
 
 # --- status age --------------------------------------------------------------------------------
@@ -334,11 +360,12 @@ def cache_aged(path: Path, hours: float) -> Path:
 def test_a_status_older_than_the_limit_is_unknown_in_the_cost(tmp_path):
     cache = cache_aged(tmp_path / "metadata.json", hours=25)
     fresh = CostModel(load_metadata(cache, max_status_age_hours=48), {})
-    stale = CostModel(load_metadata(cache, max_status_age_hours=24), {})
+    stale_metadata = load_metadata(cache, max_status_age_hours=24)
+    stale = CostModel(stale_metadata, {})
     assert fresh.transfer("BTC", "okx", "binance") == (TransferStatus.OPEN, "BTC", 0.00017)
     assert stale.transfer("BTC", "okx", "binance") == (TransferStatus.UNKNOWN, "BTC", 0.00017)  # fee kept
     assert stale.transfer("SOL", "binance", "okx")[0] is TransferStatus.UNKNOWN  # closed is no surer
-    assert stale.taker_fee("binance", "BTC/USDT") == 0.001
+    assert stale.taker_fee(stale_metadata.instrument("binance", "BTC/USDT")) == 0.001
 
 
 def test_markets_show_gives_the_age_and_shows_an_old_status_as_unknown(tmp_path, capsys):
@@ -405,7 +432,7 @@ def test_refresh_says_cached_only_for_what_it_wrote(cli_cache, monkeypatch, caps
     assert out == f"metadata for binance cached in {cli_cache}\n"
     assert err == ("arbscan: okx: refresh failed, kept the previous data: NetworkError: okx GET"
                    " https://www.okx.com 503 <html>\n")
-    assert load_metadata(cli_cache).market("binance", "BTC/USDT").id == "BTCUSDT"
+    assert load_metadata(cli_cache).instrument("binance", "BTC/USDT").id == "BTCUSDT"
 
 
 def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):

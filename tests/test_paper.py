@@ -19,10 +19,12 @@ from scanner.engine import spread
 from scanner.engine.costs import CostModel
 from scanner.engine.opportunity import EventType
 from scanner.engine.spread import BookStore, SpreadEngine
+from scanner.instruments import Instrument
 from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo, Status
 from scanner.paper import LedgerError, PaperTrader, report
 from scanner.paper.fills import Liquidity, take
 from scanner.paper.transfers import choose_route
+from tests.markets import spot
 
 SYMBOL = "BTC/USDT"
 T0 = 1000.0  # monotonic start; the wall clock is 1.7e9 + (monotonic - T0)
@@ -42,7 +44,7 @@ B_BOOK = ([["60200", "1"], ["60190", "1"]], [["60210", "1"]])
 
 def metadata(step: float | None = None, min_notional: float | None = None) -> Metadata:
     def exchange(name):
-        market = MarketInfo(name, SYMBOL, "BTCUSDT", "BTC", "USDT", 0.001, None, step, min_notional, True)
+        market = MarketInfo(Instrument.of(name, SYMBOL, "BTCUSDT", lot=step, min_notional=min_notional), 0.001, True)
         return ExchangeMetadata({SYMBOL: market}, dict(NETWORKS[name]), 0.0, "test")
     return Metadata({name: exchange(name) for name in NETWORKS}, fetched_at=0.0, source="test")
 
@@ -52,8 +54,8 @@ class Rig:
 
     def __init__(self, path: Path, seed: int = 0, meta: Metadata | None = None, balances=None, **paper):
         self.sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
-        self.store = BookStore({"a": [SYMBOL], "b": [SYMBOL]}, {"a": 60.0, "b": 60.0})
         self.meta = meta or metadata()
+        self.store = BookStore({n: [self.meta.instrument(n, SYMBOL)] for n in ("a", "b")}, {"a": 60.0, "b": 60.0})
         self.costs = CostModel(self.meta, {n: ExchangeConfig(taker_fee_bps=10) for n in ("a", "b")})
         settings = dict(enabled=True, ledger_path=str(path), latency_ms={"a": 100.0, "b": 200.0},
                         latency_jitter_ms=0.0, balances=balances or BALANCES, rebalance_threshold=0.0)
@@ -148,7 +150,7 @@ def test_own_fills_stay_taken_from_a_level_until_the_exchange_removes_it(rig):
 def test_an_asset_is_valued_only_at_prices_in_the_reporting_currency(tmp_path):
     sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
     symbols = ["BTC/USDT", "ETH/USDT", "BTC/USDC"]  # BTC/USDC is written last
-    store = BookStore({"a": symbols, "b": symbols}, {"a": 60.0, "b": 60.0})
+    store = BookStore({n: [spot(n, s) for s in symbols] for n in ("a", "b")}, {"a": 60.0, "b": 60.0})
     for (_, symbol), book in store.books.items():
         mid = 60000 if symbol.startswith("BTC") else 3000
         book.load_snapshot([[str(mid - 10), "1"]], [[str(mid + 10), "1"]], 1, 1, T0)
@@ -483,7 +485,7 @@ def test_report_shows_a_residual_closed_at_a_gain_as_a_positive_pnl(rig):
 def test_report_values_every_asset_with_a_book_in_the_reporting_currency(tmp_path):
     sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
     symbols = ["BTC/USDT", "ETH/USDT"]
-    store = BookStore({"a": symbols, "b": symbols}, {"a": 60.0, "b": 60.0})
+    store = BookStore({n: [spot(n, s) for s in symbols] for n in ("a", "b")}, {"a": 60.0, "b": 60.0})
     for (exchange, symbol), book in store.books.items():
         mid = (60000 if symbol == "BTC/USDT" else 3000) + (10 if exchange == "b" else 0)
         book.load_snapshot([[str(mid - 5), "1"]], [[str(mid + 5), "1"]], 1, 1, T0)

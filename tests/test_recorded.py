@@ -15,6 +15,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from markets import spot_book
 from reference_book import ReferenceBook, assert_same
 from samples import DATA
 from scanner.book import MAX_LEVELS, BookError, BookState, OrderBook
@@ -135,7 +136,7 @@ def test_real_bybit_session_books_equal_an_independent_reference_after_every_fra
         market_id = message["topic"].rsplit(".", 1)[1]
         symbol = market_id[:-4] + "/USDT"
         if record["conn"] not in adapters:
-            books = {s: OrderBook("bybit", s) for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT")}
+            books = {s: spot_book("bybit", s) for s in ("BTC/USDT", "ETH/USDT", "SOL/USDT", "DOGE/USDT")}
             adapters[record["conn"]] = Bybit(books, lambda book: None), books
         adapter, books = adapters[record["conn"]]
         # the adapter subscribes orderbook.50; this session recorded the same frames at depth 200
@@ -153,5 +154,5 @@ def test_real_bybit_session_books_equal_an_independent_reference_after_every_fra
 
 
 def venue() -> tuple[Binance, dict[str, OrderBook]]:
-    books = {symbol: OrderBook("binance", symbol) for symbol in SYMBOLS.values()}
+    books = {symbol: spot_book("binance", symbol) for symbol in SYMBOLS.values()}
     return Binance(books, lambda book: None), books

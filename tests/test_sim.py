@@ -525,12 +525,14 @@ def test_hand_stepped_frames_rebuild_every_book():
     """Through dislocations and a crossed spell every chain holds, and every
     book rebuilt from the frames equals the true book."""
     sim = SimulatedExchanges(SYMBOLS, seed=3, updates_per_second=80.0, dislocation_every=(0.2, 0.4))
+    ids = {key: book.instrument.id for key, book in sim.model.books.items()}
+    assert ids["binance", "BTC/USDT"] == ids["bybit", "BTC/USDT"] == "BTCUSDT" and ids["okx", "BTC/USDT"] == "BTC-USDT"
     binance: dict[str, dict] = {}
     for symbol in SYMBOLS:
         status, body = sim.venues["binance"].rest("/api/v3/depth",
-                                                  {"symbol": symbol.replace("/", ""), "limit": "5000"})
+                                                  {"symbol": ids["binance", symbol], "limit": "5000"})
         snapshot = orjson.loads(body)
-        binance[symbol.replace("/", "")] = {"bids": dict(snapshot["bids"]),
+        binance[ids["binance", symbol]] = {"bids": dict(snapshot["bids"]),
                                             "asks": dict(snapshot["asks"]),
                                             "u": snapshot["lastUpdateId"]}
     okx: dict[str, Any] = {}
@@ -554,11 +556,10 @@ def test_hand_stepped_frames_rebuild_every_book():
             elif exchange == "bybit" and message["topic"].startswith("orderbook.50."):
                 apply_bybit(bybit, message)
     for symbol in SYMBOLS:
-        market_id = symbol.replace("/", "")
-        assert ordered(binance[market_id]["bids"], binance[market_id]["asks"]) == \
-            sim.book("binance", symbol)
-        assert ordered(okx[symbol.replace("/", "-")]["bids"], okx[symbol.replace("/", "-")]["asks"]) == \
-            sim.book("okx", symbol)
-        local = bybit[f"orderbook.50.{market_id}"]
+        local = binance[ids["binance", symbol]]
+        assert ordered(local["bids"], local["asks"]) == sim.book("binance", symbol)
+        local = okx[ids["okx", symbol]]
+        assert ordered(local["bids"], local["asks"]) == sim.book("okx", symbol)
+        local = bybit[f"orderbook.50.{ids['bybit', symbol]}"]
         bids, asks = sim.book("bybit", symbol)
         assert ordered(local["bids"], local["asks"]) == (bids[:50], asks[:50])

@@ -21,6 +21,7 @@ from scanner.clock import VirtualScheduler
 from scanner.config import Config, WebhookConfig
 from scanner.demo import run_demo
 from scanner.engine.spread import OpenOpportunity
+from scanner.instruments import parse_symbol
 from scanner.metadata import Status, load_metadata
 from tests.webhook_sink import WebhookSink
 
@@ -203,5 +204,5 @@ async def test_an_expired_status_is_unknown_in_the_webhook_payload(tmp_path, mon
     opened = [b for b in sink.bodies("/hook") if b["type"] == "opportunity.opened"]
     assert opened and {b["costs"]["transfer_status"] for b in opened} == {"unknown"}
     snapshot = load_metadata(tmp_path / "no-cache.json")
-    assert any(snapshot.transfer_route(b["symbol"].split("/")[0], b["buy_exchange"], b["sell_exchange"]).status
+    assert any(snapshot.transfer_route(parse_symbol(b["symbol"]).base, b["buy_exchange"], b["sell_exchange"]).status
                is Status.OPEN for b in opened)

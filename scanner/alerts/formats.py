@@ -21,6 +21,7 @@ import orjson
 
 from ..config import ConfigError, WebhookConfig
 from ..engine.opportunity import OpportunityEvent
+from ..instruments import parse_symbol
 
 TELEGRAM_API = "https://api.telegram.org"
 JSON_HEADERS = {"content-type": "application/json"}
@@ -144,7 +145,8 @@ def describe(event: Mapping[str, Any]) -> Message:
 
 
 def _describe_opportunity(event: Mapping[str, Any]) -> Message:
-    base, _, quote = event["symbol"].partition("/")
+    symbol = parse_symbol(event["symbol"])
+    base, quote = symbol.base, symbol.quote
     c = event["costs"]
     route = f"buy {event['buy_exchange']} → sell {event['sell_exchange']}"
     net = f"{money(event['net_profit'])} {quote} ({event['net_profit_bps']:.1f} bps)"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from scanner.instruments import Instrument
 from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo, Status
 
 COMPILED_AT = 1748736000.0  # 2025-06-01T00:00:00Z
@@ -130,8 +131,9 @@ NETWORKS: dict[str, dict[str, list[tuple[str, float, Status, Status]]]] = {
 def snapshot() -> Metadata:
     data = {}
     for exchange, markets in MARKETS.items():
-        infos = {symbol: MarketInfo(exchange, symbol, id_, *symbol.split("/"), TAKER[exchange], tick, step,
-                                    None if min_notional is None else float(min_notional), True)
+        infos = {symbol: MarketInfo(Instrument.of(exchange, symbol, id_, tick=tick, lot=step,
+                                                  min_notional=None if min_notional is None else float(min_notional)),
+                                    TAKER[exchange], True)
                  for symbol, (id_, tick, step, min_notional) in markets.items()}
         networks = {asset: tuple(NetworkInfo(net, float(fee), w, d) for net, fee, w, d in nets)
                     for asset, nets in NETWORKS.get(exchange, {}).items()}

@@ -1,11 +1,12 @@
-"""Trading and transfer costs: taker fees per (exchange, symbol) and the transfer route for the
-base asset from the buy exchange to the sell exchange."""
+"""Trading and transfer costs: taker fees per instrument and the transfer route for the base
+asset from the buy exchange to the sell exchange."""
 from __future__ import annotations
 
 import logging
 from functools import lru_cache
 
 from ..config import ExchangeConfig
+from ..instruments import Instrument
 from ..metadata import Metadata, Status, TransferRoute
 from .opportunity import TransferStatus
 
@@ -26,14 +27,15 @@ class CostModel:
         self.taker_fee = lru_cache(maxsize=None)(self._taker_fee)
         self.transfer = lru_cache(maxsize=None)(self._transfer)
 
-    def _taker_fee(self, exchange: str, symbol: str) -> float:
+    def _taker_fee(self, instrument: Instrument) -> float:
+        exchange = instrument.exchange
         override = self.exchanges[exchange].taker_fee_bps if exchange in self.exchanges else None
         if override is not None:
             return override / 1e4
-        fee = self.metadata.taker_fee(exchange, symbol)
+        fee = self.metadata.taker_fee(exchange, instrument.symbol)
         if fee is None:
             log.warning("no taker fee known for %s %s; assuming %.0f bps (set taker_fee_bps)",
-                        exchange, symbol, FALLBACK_TAKER_FEE * 1e4)
+                        exchange, instrument.symbol, FALLBACK_TAKER_FEE * 1e4)
             return FALLBACK_TAKER_FEE
         return fee
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
+from ..instruments import Instrument
+
 
 class TransferStatus(str, Enum):
-    """Whether the base asset can be moved from the buy exchange to the sell exchange."""
+    """Whether the base asset can be moved from the buy exchange to the sell exchange (spot legs)."""
 
     OPEN = "open"  # a network is open for withdrawal at buy and deposit at sell
     UNKNOWN = "unknown"  # only networks whose status is unknown; cost priced on the cheapest
     BLOCKED = "blocked"  # every common network is closed (or none is shared)
+    NONE = "none"  # derivative legs: positions, nothing is moved
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +56,8 @@ class Costs:
 class Opportunity:
     """A priced buy-on-one, sell-on-another trade at one instant (depth-aware)."""
 
+    buy_instrument: Instrument  # what is bought on the buy exchange
+    sell_instrument: Instrument  # what is sold on the sell exchange (same type and base)
     symbol: str  # unified, e.g. "BTC/USDT"
     buy_exchange: str
     sell_exchange: str

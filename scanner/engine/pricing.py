@@ -85,6 +85,7 @@ def price_trade(buy: OrderBook, sell: OrderBook, buy_fee: float, sell_fee: float
         transfer_fee_base=fee_base,
     )
     return Opportunity(
+        buy_instrument=buy.instrument, sell_instrument=sell.instrument,
         symbol=buy.symbol, buy_exchange=buy.exchange, sell_exchange=sell.exchange,
         buy_price=cost / size, sell_price=sell_vwap, buy_limit=worst_ask, sell_limit=worst_bid,
         size=size, costs=costs, detected_at=detected_at,

@@ -1,6 +1,10 @@
 """The spread engine: on a book change, price every ordered exchange pair of that symbol and
 turn the result into opportunity lifecycle events (opened / updated / closed). No I/O.
 
+Books are paired only with books of the same market type and base asset (one unified symbol);
+the transfer leg (moving the base from the buy exchange to the sell exchange) exists only where
+both legs are spot: derivative positions are not moved.
+
 The common case is a symbol with nothing open, where no pair crosses after fees; one pass over
 its books proves that (``_quiet``) and the pairs are not walked.
 """
@@ -15,6 +19,7 @@ from typing import TYPE_CHECKING, Callable
 
 from ..book import OrderBook
 from ..config import ScannerConfig
+from ..instruments import Instrument, MarketType
 from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus
 from .pricing import gross_spread_bps, price_trade
 
@@ -24,6 +29,7 @@ if TYPE_CHECKING:
 PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange)
 Emit = Callable[[list[OpportunityEvent]], None]
 _INF = float("inf")
+NO_TRANSFER = (TransferStatus.NONE, None, 0.0)  # derivative legs: nothing to move
 
 
 @dataclass(slots=True)
@@ -45,12 +51,12 @@ class OpenOpportunity:
 class BookStore:
     """All books, by (exchange, symbol) and by symbol."""
 
-    def __init__(self, listings: dict[str, list[str]], staleness: dict[str, float]):
-        """``listings``: exchange -> the unified symbols it trades; ``staleness``: exchange ->
-        seconds without a change after which its books are not used. Each exchange's adapter
-        sets how deep its channel keeps the books."""
-        self.books = {(ex, sym): OrderBook(ex, sym, staleness=staleness[ex])
-                      for ex, syms in listings.items() for sym in syms}
+    def __init__(self, listings: dict[str, list[Instrument]], staleness: dict[str, float]):
+        """``listings``: exchange -> the instruments scanned there (`scanner.checks.listings`);
+        ``staleness``: exchange -> seconds without a change after which its books are not used.
+        Each exchange's adapter sets how deep its channel keeps the books."""
+        self.books = {(ex, i.symbol): OrderBook(ex, i.symbol, staleness=staleness[ex], instrument=i)
+                      for ex, instruments in listings.items() for i in instruments}
         self.by_symbol: dict[str, list[OrderBook]] = {}
         for book in self.books.values():
             self.by_symbol.setdefault(book.symbol, []).append(book)
@@ -82,7 +88,8 @@ class SpreadEngine:
         self.evaluations = 0
         self.last_evaluated_at = 0.0  # monotonic
         self.pairs = {sym: [((sym, buy.exchange, sell.exchange), buy, sell)  # (key, buy, sell)
-                            for buy, sell in itertools.permutations(books, 2)]
+                            for buy, sell in itertools.permutations(books, 2)
+                            if comparable(buy.instrument, sell.instrument)]
                       for sym, books in store.by_symbol.items()}
         self._held = dict.fromkeys(store.by_symbol, 0)  # symbol -> its pairs open or suspect
         self._fees: dict[str, list[tuple[OrderBook, float, float]]] = {}  # (book, 1+fee, 1-fee)
@@ -124,7 +131,7 @@ class SpreadEngine:
         if fees is None:
             fees = self._fees[symbol] = [
                 (book, 1.0 + fee, 1.0 - fee) for book in self.store.by_symbol[symbol]
-                for fee in (self.costs.taker_fee(book.exchange, symbol),)]
+                for fee in (self.costs.taker_fee(book.instrument),)]
         top_bid = net_bid = -_INF
         top_ask = net_ask = _INF
         for book, buy_mult, sell_mult in fees:
@@ -190,11 +197,9 @@ class SpreadEngine:
             events.append(state.event(EventType.UPDATED))
 
     def _price(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float) -> Opportunity | None:
-        symbol = key[0]
         costs = self.costs
-        return price_trade(
-            buy, sell, costs.taker_fee(buy.exchange, symbol), costs.taker_fee(sell.exchange, symbol),
-            costs.transfer(symbol.split("/")[0], buy.exchange, sell.exchange), self.config.notional_cap, wall)
+        return price_trade(buy, sell, costs.taker_fee(buy.instrument), costs.taker_fee(sell.instrument),
+                           transfer_leg(costs, buy.instrument, sell.instrument), self.config.notional_cap, wall)
 
     def _qualifies(self, opportunity: Opportunity) -> bool:
         return (opportunity.net_profit > 0.0
@@ -217,3 +222,16 @@ class SpreadEngine:
         """Open opportunities that are not blocked, best net profit first."""
         states = [s for s in self.open.values() if s.latest.costs.transfer_status is not TransferStatus.BLOCKED]
         return sorted(states, key=lambda s: -s.latest.net_profit)
+
+
+def comparable(buy: Instrument, sell: Instrument) -> bool:
+    """Whether two instruments can be traded against each other: the same market type and base."""
+    return buy.type is sell.type and buy.base == sell.base
+
+
+def transfer_leg(costs: CostModel, buy: Instrument, sell: Instrument) -> tuple[TransferStatus, str | None, float]:
+    """How the base moves from the buy exchange to the sell exchange: a withdrawal route where both
+    legs are spot, nothing (``NO_TRANSFER``) otherwise."""
+    if buy.type is MarketType.SPOT and sell.type is MarketType.SPOT:
+        return costs.transfer(buy.base, buy.exchange, sell.exchange)
+    return NO_TRANSFER

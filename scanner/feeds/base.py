@@ -59,14 +59,16 @@ class Venue:
         self.ws_url = (ws_url or self.default_ws_url).rstrip("/")
         self.rest_url = (rest_url or self.default_rest_url).rstrip("/")
         self.fetch: Fetch | None = None  # set by the runner, which owns REST requests
-        self.by_id = {self.market_id(symbol): book for symbol, book in books.items()}
+        self.by_id = {book.instrument.id: book for book in books.values()}
         self.link = Link()
         for book in books.values():
             book.link = self.link
 
     @staticmethod
-    def market_id(symbol: str) -> str:
-        """The exchange's id of a unified symbol ("BTC/USDT" -> "BTCUSDT")."""
+    def market_id(base: str, quote: str) -> str:
+        """The exchange's id of a spot market ("BTC", "USDT" -> "BTCUSDT"): used only for a
+        market the metadata does not list (`scanner.checks.listings`); books carry their
+        instrument's id."""
         raise NotImplementedError
 
     def connect_url(self) -> str:

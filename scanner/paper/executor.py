@@ -30,7 +30,8 @@ from ..config import PaperConfig
 from ..engine.costs import CostModel
 from ..engine.opportunity import EventType, Opportunity, OpportunityEvent
 from ..engine.pricing import price_trade
-from ..engine.spread import BookStore
+from ..engine.spread import BookStore, transfer_leg
+from ..instruments import Instrument, parse_symbol
 from ..metadata import Metadata
 from .fills import AMOUNT, QTY, ZERO, Fill, Liquidity, amount, amount_up, dec, floor_to, take
 from .ledger import Key, Ledger, Order, PairKey, Residual, Totals, Trade, Transfer
@@ -135,7 +136,7 @@ class PaperTrader:
             return  # this event was traded already
         self._busy.add(trade.key)
         self.totals.trades[trade.key] += 1
-        base, quote = opp.symbol.split("/")
+        quote, base = opp.buy_instrument.quote, opp.sell_instrument.base
         worst_cost = amount_up(qty * trade.buy.limit * (1 + trade.buy.fee_rate)) + 2 * AMOUNT  # + rounding
         self._reserve(trade.buy, (trade.buy_exchange, quote), worst_cost)
         self._reserve(trade.sell, (trade.sell_exchange, base), qty)
@@ -150,46 +151,45 @@ class PaperTrader:
         its sell exchange: itself when they cover it, else the same books walked again up to
         them (None when nothing profitable fits). Called as the engine emits ``opp``, so the
         books are the ones it was priced on."""
-        base, quote = opp.symbol.split("/")
-        buy_fee = self.costs.taker_fee(opp.buy_exchange, opp.symbol)
-        quote_room = float(self._available((opp.buy_exchange, quote))) / (1.0 + buy_fee)
-        base_room = float(self._available((opp.sell_exchange, base)))
+        buy, sell = opp.buy_instrument, opp.sell_instrument
+        buy_fee = self.costs.taker_fee(buy)
+        quote_room = float(self._available((opp.buy_exchange, buy.quote))) / (1.0 + buy_fee)
+        base_room = float(self._available((opp.sell_exchange, sell.base)))
         if opp.notional <= quote_room and opp.size <= base_room:
             return opp
         if quote_room <= 0.0 or base_room <= 0.0:
             return None
         return price_trade(
             self.store.books[opp.buy_exchange, opp.symbol], self.store.books[opp.sell_exchange, opp.symbol],
-            buy_fee, self.costs.taker_fee(opp.sell_exchange, opp.symbol),
-            self.costs.transfer(base, opp.buy_exchange, opp.sell_exchange),
+            buy_fee, self.costs.taker_fee(sell), transfer_leg(self.costs, buy, sell),
             min(quote_room, opp.notional), opp.detected_at, min(base_room, opp.size))
 
     def _order_qty(self, opp: Opportunity) -> Decimal:
         """The opportunity's size within the funds free now, on the coarser lot step of both
-        markets; zero below either market's minimum notional."""
-        base, quote = opp.symbol.split("/")
+        instruments; zero below either one's minimum notional."""
+        buy, sell = opp.buy_instrument, opp.sell_instrument
         limit = dec(opp.buy_limit)
-        fee = dec(self.costs.taker_fee(opp.buy_exchange, opp.symbol))
-        free_quote = self._available((opp.buy_exchange, quote))
-        qty = min(dec(opp.size), free_quote / (limit * (1 + fee)), self._available((opp.sell_exchange, base)))
-        markets = [self.metadata.market(ex, opp.symbol) for ex in (opp.buy_exchange, opp.sell_exchange)]
-        step = max([QTY] + [dec(m.amount_step) for m in markets if m and m.amount_step])
+        fee = dec(self.costs.taker_fee(buy))
+        free_quote = self._available((opp.buy_exchange, buy.quote))
+        qty = min(dec(opp.size), free_quote / (limit * (1 + fee)), self._available((opp.sell_exchange, sell.base)))
+        step = max([QTY] + [dec(i.lot) for i in (buy, sell) if i.lot])
         qty = floor_to(max(qty, ZERO), step)
-        min_notional = max([ZERO] + [dec(m.min_notional) for m in markets if m and m.min_notional])
+        min_notional = max([ZERO] + [dec(i.min_notional) for i in (buy, sell) if i.min_notional])
         return qty if qty * dec(opp.buy_price) >= min_notional else ZERO
 
     def _new_trade(self, event: OpportunityEvent, opp: Opportunity, qty: Decimal) -> Trade:
         trade_id = f"{event.id}@{round(event.last_seen * 1e6)}"  # one trade per event and evaluation
         now = self.scheduler.wall()
 
-        def leg(side: str, exchange: str, limit: float) -> Order:
-            fee = dec(self.costs.taker_fee(exchange, opp.symbol))
-            return Order(f"{trade_id}.{side}", trade_id, side, exchange, opp.symbol, side, "ioc", qty, dec(limit), fee, now)
+        def leg(side: str, instrument: Instrument, limit: float) -> Order:
+            fee = dec(self.costs.taker_fee(instrument))
+            return Order(f"{trade_id}.{side}", trade_id, side, instrument.exchange, opp.symbol, side, "ioc", qty,
+                         dec(limit), fee, now)
 
         before_transfer = dec(opp.net_profit + opp.costs.transfer_fee)  # the basis realised is measured on
         return Trade(trade_id, event.id, opp.symbol, opp.buy_exchange, opp.sell_exchange, qty, dec(opp.size),
-                     before_transfer, now, leg("buy", opp.buy_exchange, opp.buy_limit),
-                     leg("sell", opp.sell_exchange, opp.sell_limit))
+                     before_transfer, now, leg("buy", opp.buy_instrument, opp.buy_limit),
+                     leg("sell", opp.sell_instrument, opp.sell_limit))
 
     # --- orders ----------------------------------------------------------------------------------
 
@@ -206,7 +206,7 @@ class PaperTrader:
     def _execute(self, order: Order, residual: Residual | None = None) -> None:
         """Fill ``order`` against its book as it is now (within the funds free) and book it, with
         the ``residual`` it closes (part of) in the same transaction."""
-        base, quote = order.symbol.split("/")
+        base, quote = _assets(order.symbol)
         self._release(order)
         book = self.store.books.get((order.exchange, order.symbol))
         fill, reason = Fill(ZERO, ZERO, ()), "book unusable"
@@ -243,7 +243,7 @@ class PaperTrader:
             self._finish(trade, None)
             return
         basis = amount(buy.flow * excess / buy.filled if excess > 0 else sell.flow * -excess / sell.filled)
-        residual = Residual(trade.id, trade.symbol.split("/")[0], excess, excess, basis, trade.settled_at)
+        residual = Residual(trade.id, _assets(trade.symbol)[0], excess, excess, basis, trade.settled_at)
         self.totals.leg_failures += 1
         if self.config.leg_risk == "hold":
             self._hold(trade, residual)
@@ -263,15 +263,16 @@ class PaperTrader:
             self._close_later(trade, residual)
             return
         side = "sell" if residual.remaining > 0 else "buy"
+        fee = self.costs.taker_fee(self.store.books[venue, trade.symbol].instrument)
         order = Order(f"{trade.id}.close{residual.attempts}", trade.id, "close", venue, trade.symbol, side, "market",
-                      abs(residual.remaining), None, dec(self.costs.taker_fee(venue, trade.symbol)), self.scheduler.wall())
+                      abs(residual.remaining), None, dec(fee), self.scheduler.wall())
         self.ledger.insert_close(order, residual)
         self._send(order, partial(self._close_arrived, trade, residual, order))
 
     def _close_venue(self, trade: Trade, residual: Residual) -> str | None:
         """Selling: the usable book with the higher bid where base is free; buying back: the lower
         ask where quote is free."""
-        base, quote = trade.symbol.split("/")
+        base, quote = _assets(trade.symbol)
         selling = residual.remaining > 0
         best = []
         for exchange in (trade.buy_exchange, trade.sell_exchange):
@@ -315,7 +316,7 @@ class PaperTrader:
         self.totals.predicted += trade.predicted
         self.totals.realised += trade.realised
         self._busy.discard(trade.key)
-        self._rebalance(trade.symbol.split("/"))
+        self._rebalance(_assets(trade.symbol))
 
     # --- inventory -------------------------------------------------------------------------------
 
@@ -328,7 +329,7 @@ class PaperTrader:
 
     def _release(self, order: Order) -> None:
         if order.reserved:
-            base, quote = order.symbol.split("/")
+            base, quote = _assets(order.symbol)
             key = (order.exchange, quote if order.is_buy else base)
             self._reserved[key] -= order.reserved
             order.reserved = ZERO
@@ -374,8 +375,8 @@ class PaperTrader:
         on to the last transfer's arrival)."""
         now = self.scheduler.monotonic()
         marks = []
-        for symbol, books in self.store.by_symbol.items():
-            base, quote = symbol.split("/")
+        for books in self.store.by_symbol.values():
+            base, quote = books[0].instrument.base, books[0].instrument.quote
             if quote != self.currency:
                 continue
             usable = [book for book in books if book.is_usable(now)]
@@ -432,8 +433,15 @@ class PaperTrader:
 
 def _main_quote(store: BookStore) -> str:
     """The quote asset most symbols share ("USDT" without symbols)."""
-    quotes = Counter(symbol.split("/")[1] for symbol in store.by_symbol)
+    quotes = Counter(books[0].instrument.quote for books in store.by_symbol.values())
     return quotes.most_common(1)[0][0] if quotes else "USDT"
+
+
+def _assets(symbol: str) -> tuple[str, str]:
+    """(base, quote) of the unified symbol a ledger order or trade names (it may be one no
+    longer scanned)."""
+    parsed = parse_symbol(symbol)
+    return parsed.base, parsed.quote
 
 
 def _float(value: Decimal | None) -> float | None:

@@ -179,7 +179,7 @@ class ScannerCollector:
                 if buy.is_usable(now) and sell.is_usable(now):
                     spread.add(labels, net_spread_bps(
                         buy.asks.best(), sell.bids.best(),
-                        engine.costs.taker_fee(buy.exchange, symbol), engine.costs.taker_fee(sell.exchange, symbol)))
+                        engine.costs.taker_fee(buy.instrument), engine.costs.taker_fee(sell.instrument)))
         evaluations = Family("arbscan_engine_evaluations", "counter", "Symbol evaluations run by the spread engine.")
         evaluations.add("", engine.evaluations)
         last = Family("arbscan_engine_last_evaluation_timestamp_seconds", "gauge", "Unix time of the last engine evaluation.")

@@ -22,6 +22,7 @@ from rich.text import Text
 from ..engine.opportunity import Costs, TransferStatus
 from ..engine.spread import OpenOpportunity, PairKey, SpreadEngine
 from ..feeds.base import FeedStats
+from ..instruments import parse_symbol
 from ..metadata import Metadata, format_age
 
 if TYPE_CHECKING:
@@ -227,8 +228,8 @@ def status_items(config: Config, metadata: Metadata, metrics_url: str | None, pa
 
 
 def main_quote(symbols: Iterable[str]) -> str:
-    """The quote most symbols share: the unit of the view's amounts."""
-    quotes = Counter(symbol.split("/")[1].split(":")[0] for symbol in symbols if "/" in symbol)
+    """The quote most unified symbols share: the unit of the view's amounts."""
+    quotes = Counter(parse_symbol(symbol).quote for symbol in symbols)
     return quotes.most_common(1)[0][0] if quotes else "quote"
 
 

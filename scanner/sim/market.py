@@ -5,7 +5,8 @@ around 1), a small mean-reverting basis per (exchange, symbol), and one L2 book 
 (exchange, symbol) that follows its venue's mid: the top tracks the mid with a 1-3 tick spread,
 each update also changes a few random levels, and every side keeps 52-80 levels whose sizes grow
 with distance (a venue whose channel serves deeper books, such as OKX's 400 levels, ``deepen``s
-its own). Prices and sizes are integers (ticks and lots of the instrument).
+its own). Prices and sizes are integers: ticks and lots of each symbol's `Grid`; each book is of
+its exchange's `scanner.instruments.Instrument` (with the id the simulated exchange gives it).
 
 Books record what changed since the last ``drain`` (final lots per price, 0 = removed) and
 whether their top changed, so each protocol server can publish diffs at its own cadence.
@@ -17,6 +18,8 @@ import random
 from bisect import insort
 from dataclasses import dataclass
 from typing import Iterable, Sequence
+
+from ..instruments import Instrument, MarketType, Symbol, parse_symbol
 
 SECONDS_PER_YEAR = 365 * 86400
 ANCHOR_PRICES = {"BTC": 60_000.0, "ETH": 3_000.0, "SOL": 150.0}
@@ -37,36 +40,40 @@ Levels = list[tuple[int, int]]  # (price ticks, lots), best first
 
 
 @dataclass(frozen=True, slots=True)
-class Instrument:
-    """A unified symbol with its tick and lot precision (tick = 10**-price_decimals)."""
+class Grid:
+    """The integer grid a simulated symbol moves on: ticks of ``10**-price_decimals``, lots of
+    ``10**-qty_decimals``, level gaps scaled to ``ref_price``."""
 
-    symbol: str
-    base: str
-    quote: str
     price_decimals: int
     qty_decimals: int
     ref_price: float
 
     @classmethod
-    def create(cls, symbol: str, ref_price: float, base_usd: float) -> Instrument:
+    def create(cls, ref_price: float, base_usd: float) -> Grid:
         """Tick about 0.1-1 bps of ``ref_price``, lot about 1-10 cents of ``base_usd``.
 
-        ``"BTC/USDT"`` at 60000 -> tick 0.1, lot 0.000001.
+        BTC/USDT at 60000 -> tick 0.1, lot 0.000001.
         """
-        base, quote = split_symbol(symbol)
         price_magnitude = math.floor(math.log10(ref_price))
         usd_magnitude = math.floor(math.log10(base_usd))
-        return cls(symbol, base, quote, min(8, max(0, 5 - price_magnitude)),
-                   min(8, max(0, usd_magnitude + 2)), ref_price)
+        return cls(min(8, max(0, 5 - price_magnitude)), min(8, max(0, usd_magnitude + 2)), ref_price)
 
 
-def split_symbol(symbol: str) -> tuple[str, str]:
-    """``"BTC/USDT"`` -> ``("BTC", "USDT")``; ValueError for anything else."""
-    base, sep, quote = symbol.partition("/")
-    if not sep or not base.isalnum() or not quote.isalnum() or base != base.upper() \
-            or quote != quote.upper():
-        raise ValueError(f"symbol must look like 'BTC/USDT', got {symbol!r}")
-    return base, quote
+def spot_symbol(symbol: str) -> Symbol:
+    """A simulated symbol: a spot unified symbol (``"BTC/USDT"``); ValueError for anything else."""
+    parsed = parse_symbol(symbol)
+    if parsed.type is not MarketType.SPOT:
+        raise ValueError(f"the simulator serves spot markets only, got {symbol!r}")
+    return parsed
+
+
+def instrument(exchange: str, symbol: Symbol, grid: Grid) -> Instrument:
+    """The simulated exchange's instrument: its id as that exchange's simulation writes it."""
+    from ..exchanges import EXCHANGES  # the registry imports each exchange's sim lazily
+
+    return Instrument(exchange, MarketType.SPOT, symbol.base, symbol.quote, None,
+                      EXCHANGES[exchange].sim.market_id(symbol.base, symbol.quote),
+                      tick=10.0 ** -grid.price_decimals, lot=10.0 ** -grid.qty_decimals)
 
 
 class Side:
@@ -129,14 +136,15 @@ class Side:
 class VenueBook:
     """The true L2 book of one symbol on one exchange, with its update counter."""
 
-    __slots__ = ("exchange", "instrument", "bids", "asks", "update_id", "basis", "basis_at",
+    __slots__ = ("exchange", "instrument", "grid", "bids", "asks", "update_id", "basis", "basis_at",
                  "spread", "unit_lots", "pending", "shift_ticks", "dislocated_until",
                  "crossed_until", "cross_lots", "min_levels", "max_levels")
 
-    def __init__(self, exchange: str, instrument: Instrument, update_id: int, unit_lots: int,
-                 pending: float):
+    def __init__(self, exchange: str, instrument: Instrument, grid: Grid, update_id: int,
+                 unit_lots: int, pending: float):
         self.exchange = exchange
         self.instrument = instrument
+        self.grid = grid
         self.bids = Side(-1)
         self.asks = Side(1)
         self.update_id = update_id  # +1 per book change
@@ -195,15 +203,13 @@ class MarketModel:
         self.prices = {asset: _reference_price(asset, seed) for asset in assets}
         self._log_vol = {asset: ANNUAL_VOL.get(asset, DEFAULT_VOL) / math.sqrt(SECONDS_PER_YEAR)
                          for asset in assets if asset not in STABLECOINS}
-        self.instruments: dict[str, Instrument] = {}
-        for symbol in symbols:
-            base, quote = split_symbol(symbol)
-            self.instruments[symbol] = Instrument.create(symbol, self.fair(base, quote),
-                                                         self.prices[base])
+        parsed = {symbol: spot_symbol(symbol) for symbol in symbols}
+        self.grids = {symbol: Grid.create(self.fair(s.base, s.quote), self.prices[s.base])
+                      for symbol, s in parsed.items()}
         self.books: dict[tuple[str, str], VenueBook] = {}
         for exchange in exchanges:
-            for symbol, instrument in self.instruments.items():
-                self.books[exchange, symbol] = self._new_book(exchange, instrument)
+            for symbol, grid in self.grids.items():
+                self.books[exchange, symbol] = self._new_book(instrument(exchange, parsed[symbol], grid), grid)
         self._next_dislocation = self._draw_dislocation_time()
         self.held: set[str] = set()  # symbols whose books do not change (a quiet market)
 
@@ -220,7 +226,7 @@ class MarketModel:
         """Where this venue's mid should be now, in ticks (fair price, basis, dislocation)."""
         instrument = book.instrument
         fair = self.fair(instrument.base, instrument.quote) * math.exp(book.basis)
-        return fair * 10 ** instrument.price_decimals + book.shift_ticks
+        return fair * 10 ** book.grid.price_decimals + book.shift_ticks
 
     def step(self, dt: float) -> None:
         """Advance time by ``dt`` seconds: prices, bases, scheduled events, book updates."""
@@ -303,10 +309,10 @@ class MarketModel:
         self._hold_cross(book)
         book.update_id += 1
 
-    def _new_book(self, exchange: str, instrument: Instrument) -> VenueBook:
+    def _new_book(self, instrument: Instrument, grid: Grid) -> VenueBook:
         rng = self.rng
-        unit = TOP_NOTIONAL_USD / self.prices[instrument.base] * 10 ** instrument.qty_decimals
-        book = VenueBook(exchange, instrument, rng.randrange(10**8, 10**10),
+        unit = TOP_NOTIONAL_USD / self.prices[instrument.base] * 10 ** grid.qty_decimals
+        book = VenueBook(instrument.exchange, instrument, grid, rng.randrange(10**8, 10**10),
                          max(1, round(unit)), rng.random())
         book.basis = rng.gauss(0.0, BASIS_SD)
         book.spread = rng.randint(1, 3)
@@ -388,8 +394,8 @@ class MarketModel:
 
     def _gap(self, book: VenueBook, index: int) -> int:
         """Ticks between level ``index - 1`` and ``index``: dense near the top, sparser deeper."""
-        instrument = book.instrument
-        mean = LEVEL_GAP_BPS * 1e-4 * instrument.ref_price * 10 ** instrument.price_decimals
+        grid = book.grid
+        mean = LEVEL_GAP_BPS * 1e-4 * grid.ref_price * 10 ** grid.price_decimals
         return 1 + int(self.rng.expovariate(1.0) * mean * min(1.0, index / 10))
 
     def _move_prices(self, dt: float) -> None:
@@ -446,7 +452,8 @@ class MarketModel:
 def _assets(symbols: Iterable[str]) -> list[str]:
     assets: dict[str, None] = {}
     for symbol in symbols:
-        for asset in split_symbol(symbol):
+        parsed = spot_symbol(symbol)
+        for asset in (parsed.base, parsed.quote):
             assets[asset] = None
     return list(assets)
 

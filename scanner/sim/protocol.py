@@ -16,7 +16,7 @@ from typing import Callable, ClassVar, Sequence
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
-from .market import Instrument, Levels, MarketModel, VenueBook
+from .market import Levels, MarketModel, VenueBook
 
 MAX_WRITE_BUFFER = 16 * 2**20  # bytes; a client this far behind is cut off, like a slow consumer
 PRICE_TEXT_LIMIT = 50_000  # cached price strings per instrument before the cache is cleared
@@ -143,10 +143,10 @@ class Venue(ABC):
     def __init__(self, model: MarketModel, symbols: Sequence[str], rng: random.Random):
         self.books: dict[str, VenueBook] = {symbol: model.book(self.name, symbol)
                                             for symbol in symbols}
-        self.by_id = {self.market_id(book.instrument): book for book in self.books.values()}
-        self.price_text = {symbol: PriceText(self.number_format(book.instrument.price_decimals))
+        self.by_id = {book.instrument.id: book for book in self.books.values()}
+        self.price_text = {symbol: PriceText(self.number_format(book.grid.price_decimals))
                            for symbol, book in self.books.items()}
-        self.size_text = {symbol: self.number_format(book.instrument.qty_decimals)
+        self.size_text = {symbol: self.number_format(book.grid.qty_decimals)
                           for symbol, book in self.books.items()}
         self.subs: dict[str, set[Subscriber]] = {}
         self.waiting: dict[str, list[Subscriber]] = {}  # subscribed, snapshot not sent yet
@@ -157,8 +157,9 @@ class Venue(ABC):
 
     @staticmethod
     @abstractmethod
-    def market_id(instrument: Instrument) -> str:
-        """The exchange's id of an instrument ("BTCUSDT", "BTC-USDT")."""
+    def market_id(base: str, quote: str) -> str:
+        """The exchange's id of a spot market ("BTCUSDT", "BTC-USDT"), which the market model
+        gives this exchange's instruments."""
 
     @abstractmethod
     def topics(self, symbol: str) -> list[str]:

@@ -26,14 +26,14 @@ class Binance(Venue):
         self.buffers: dict[str, list[dict]] = {symbol: [] for symbol in self.books}
         self.depth_streams: dict[str, OrderBook] = {}
         self.ticker_streams: dict[str, OrderBook] = {}
-        for symbol, book in self.books.items():
-            stream = self.market_id(symbol).lower()
+        for book in self.books.values():
+            stream = book.instrument.id.lower()
             self.depth_streams[f"{stream}@depth@100ms"] = book
             self.ticker_streams[f"{stream}@bookTicker"] = book
 
     @staticmethod
-    def market_id(symbol: str) -> str:
-        return symbol.replace("/", "")
+    def market_id(base: str, quote: str) -> str:
+        return base + quote
 
     def connect_url(self) -> str:
         return f"{self.ws_url}/stream"
@@ -92,7 +92,7 @@ class Binance(Venue):
         book = self.books[symbol]
         self.buffers[symbol].clear()
         while book.state is not LIVE:
-            await self.fetch("/api/v3/depth", {"symbol": self.market_id(symbol), "limit": SNAPSHOT_LIMIT})
+            await self.fetch("/api/v3/depth", {"symbol": book.instrument.id, "limit": SNAPSHOT_LIMIT})
             if book.state is not LIVE:
                 await asyncio.sleep(0.2)
         self.on_book(book)

@@ -14,7 +14,7 @@ class BinanceWire(Wire):
         self.last_u: dict[str, int] = {}
 
     def snapshot(self, book: VenueBook, wall_ms: int) -> Snapshot:
-        params = {"symbol": self.venue.market_id(book.instrument), "limit": "100"}
+        params = {"symbol": book.instrument.id, "limit": "100"}
         _, body = self.venue.rest("/api/v3/depth", params)
         self.last_u[book.symbol] = book.update_id
         return Snapshot(body, "/api/v3/depth", params)

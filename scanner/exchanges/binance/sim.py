@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from ...sim.market import Instrument, Levels, VenueBook
+from ...sim.market import Levels, VenueBook
 from ...sim.protocol import Connection, NumberFormat, Venue, fixed
 
 DEPTH_INTERVAL = 0.1
@@ -27,13 +27,13 @@ class Binance(Venue):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.last_u = {symbol: book.update_id for symbol, book in self.books.items()}
-        self.streams = {symbol: self.market_id(book.instrument).lower()
+        self.streams = {symbol: book.instrument.id.lower()
                         for symbol, book in self.books.items()}
         self.next_depth = 0.0
 
     @staticmethod
-    def market_id(instrument: Instrument) -> str:
-        return instrument.base + instrument.quote
+    def market_id(base: str, quote: str) -> str:
+        return base + quote
 
     def topics(self, symbol: str) -> list[str]:
         stream = self.streams[symbol]
@@ -71,7 +71,7 @@ class Binance(Venue):
         """The ``bookTicker`` payload of ``book``'s top."""
         (bid, bid_lots), (ask, ask_lots) = book.top()
         price_text, size_text = self.price_text[book.symbol], self.size_text[book.symbol]
-        return orjson.dumps({"u": book.update_id, "s": self.market_id(book.instrument),
+        return orjson.dumps({"u": book.update_id, "s": book.instrument.id,
                              "b": price_text[bid], "B": size_text(bid_lots),
                              "a": price_text[ask], "A": size_text(ask_lots)})
 
@@ -96,7 +96,7 @@ class Binance(Venue):
                      wall_ms: int) -> bytes:
         """The ``depthUpdate`` payload for update ids ``first..last`` (levels best first)."""
         return orjson.dumps({
-            "e": "depthUpdate", "E": wall_ms, "s": self.market_id(book.instrument),
+            "e": "depthUpdate", "E": wall_ms, "s": book.instrument.id,
             "U": first, "u": last,
             "b": self.format_levels(book.symbol, bids), "a": self.format_levels(book.symbol, asks),
         })

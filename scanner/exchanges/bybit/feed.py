@@ -27,8 +27,8 @@ class Bybit(Venue):
             self.top_topics[f"orderbook.1.{market_id}"] = book
 
     @staticmethod
-    def market_id(symbol: str) -> str:
-        return symbol.replace("/", "")
+    def market_id(base: str, quote: str) -> str:
+        return base + quote
 
     def subscribe_messages(self) -> list[str]:
         topics = [topic for pair in zip(self.depth_topics, self.top_topics) for topic in pair]
@@ -80,6 +80,6 @@ class Bybit(Venue):
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the depth topic: Bybit answers with a fresh snapshot."""
-        topic = f"orderbook.{DEPTH}.{self.market_id(symbol)}"
+        topic = f"orderbook.{DEPTH}.{self.books[symbol].instrument.id}"
         await send(self._request("unsubscribe", [topic]))
         await send(self._request("subscribe", [topic]))

@@ -17,7 +17,7 @@ class BybitWire(Wire):
         self.top_u: dict[str, int] = {}
 
     def _topic(self, depth: int, book: VenueBook) -> str:
-        return f"orderbook.{depth}.{self.venue.market_id(book.instrument)}"
+        return f"orderbook.{depth}.{book.instrument.id}"
 
     def snapshot(self, book: VenueBook, wall_ms: int) -> Snapshot:
         self.u[book.symbol] = self.top_u[book.symbol] = 1

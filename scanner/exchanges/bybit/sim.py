@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from ...sim.market import Instrument, Levels, Side, VenueBook
+from ...sim.market import Levels, Side, VenueBook
 from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
 
 PUSH_INTERVALS = {1: 0.0, 50: 0.02, 200: 0.1, 1000: 0.2}  # seconds between pushes per depth
@@ -42,18 +42,18 @@ class Bybit(Venue):
         self.views: dict[str, DepthView] = {}
         for symbol, book in self.books.items():
             for depth in PUSH_INTERVALS:
-                topic = f"orderbook.{depth}.{self.market_id(book.instrument)}"
+                topic = f"orderbook.{depth}.{book.instrument.id}"
                 self.views[topic] = DepthView(symbol, depth, self.rng.randrange(10**6, 10**8))
 
     @staticmethod
-    def market_id(instrument: Instrument) -> str:
-        return instrument.base + instrument.quote
+    def market_id(base: str, quote: str) -> str:
+        return base + quote
 
     def new_conn_id(self) -> str:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def topics(self, symbol: str) -> list[str]:
-        market_id = self.market_id(self.books[symbol].instrument)
+        market_id = self.books[symbol].instrument.id
         return [f"orderbook.50.{market_id}", f"orderbook.1.{market_id}"]
 
     @staticmethod
@@ -110,10 +110,9 @@ class Bybit(Venue):
     def book_message(self, topic: str, kind: str, book: VenueBook, u: int, bids: Levels,
                      asks: Levels, wall_ms: int) -> bytes:
         """An ``orderbook.N`` snapshot or delta (levels best first)."""
-        instrument = book.instrument
         return orjson.dumps({
             "topic": topic, "ts": wall_ms, "type": kind,
-            "data": {"s": self.market_id(instrument), "b": self.format_levels(book.symbol, bids),
+            "data": {"s": book.instrument.id, "b": self.format_levels(book.symbol, bids),
                      "a": self.format_levels(book.symbol, asks), "u": u, "seq": book.update_id},
             "cts": wall_ms - 1})
 

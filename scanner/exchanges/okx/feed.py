@@ -22,8 +22,8 @@ class Okx(Venue):
             book.bids.depth = book.asks.depth = BOOKS_DEPTH
 
     @staticmethod
-    def market_id(symbol: str) -> str:
-        return symbol.replace("/", "-")
+    def market_id(base: str, quote: str) -> str:
+        return f"{base}-{quote}"
 
     def subscribe_messages(self) -> list[str]:
         ids = list(self.by_id)
@@ -83,6 +83,6 @@ class Okx(Venue):
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the instrument: OKX answers with a fresh snapshot."""
-        inst_id = self.market_id(symbol)
+        inst_id = self.books[symbol].instrument.id
         await send(self._request("unsubscribe", [inst_id]))
         await send(self._request("subscribe", [inst_id]))

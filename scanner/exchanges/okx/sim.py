@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from ...sim.market import Instrument, Levels, MarketModel, VenueBook
+from ...sim.market import Levels, MarketModel, VenueBook
 from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
 
 BOOKS_INTERVAL = 0.1
@@ -28,13 +28,12 @@ class Okx(Venue):
             model.deepen(book, BOOKS_DEPTH)
         self.seq = {symbol: book.update_id for symbol, book in self.books.items()}
         self.quiet_since = dict.fromkeys(self.books, 0.0)
-        self.inst_ids = {symbol: self.market_id(book.instrument)
-                         for symbol, book in self.books.items()}
+        self.inst_ids = {symbol: book.instrument.id for symbol, book in self.books.items()}
         self.next_books = 0.0
 
     @staticmethod
-    def market_id(instrument: Instrument) -> str:
-        return f"{instrument.base}-{instrument.quote}"
+    def market_id(base: str, quote: str) -> str:
+        return f"{base}-{quote}"
 
     def topics(self, symbol: str) -> list[str]:
         return [f"{channel}:{self.inst_ids[symbol]}" for channel in CHANNELS]
@@ -67,7 +66,7 @@ class Okx(Venue):
         """A ``bbo-tbt`` message of ``book``'s top."""
         bid, ask = book.top()
         return orjson.dumps({
-            "arg": {"channel": "bbo-tbt", "instId": self.market_id(book.instrument)},
+            "arg": {"channel": "bbo-tbt", "instId": book.instrument.id},
             "data": [{"asks": self.format_levels(book.symbol, [ask]),
                       "bids": self.format_levels(book.symbol, [bid]),
                       "ts": str(wall_ms), "seqId": book.update_id}]})
@@ -101,7 +100,7 @@ class Okx(Venue):
         """A ``books`` snapshot or update (levels best first) chained ``prev`` -> ``seq``."""
         instrument = book.instrument
         return orjson.dumps({
-            "arg": {"channel": "books", "instId": self.market_id(instrument)},
+            "arg": {"channel": "books", "instId": instrument.id},
             "action": action,
             "data": [{"asks": self.format_levels(instrument.symbol, asks),
                       "bids": self.format_levels(instrument.symbol, bids),
