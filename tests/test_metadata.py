@@ -438,9 +438,10 @@ def test_refresh_says_cached_only_for_what_it_wrote(cli_cache, monkeypatch, caps
 def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
     import scanner.metadata
     from scanner.cli import main
+    from scanner.exchanges import NAMES
 
     fakes = FakeExchanges({}, failing={name: ccxt.ExchangeNotAvailable(f"{name} is down")
-                                       for name in ("binance", "okx", "bybit")})
+                                       for name in NAMES})
     monkeypatch.setattr(scanner.metadata, "_ccxt_exchange", fakes)
 
     assert main(["markets", "refresh"]) == 1  # the enabled exchanges
@@ -448,15 +449,17 @@ def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert out == "" and "cached" not in err and not cli_cache.exists()
     assert err.splitlines() == [f"arbscan: {name}: refresh failed, kept the previous data: ExchangeNotAvailable:"
-                                f" {name} is down" for name in ("binance", "okx", "bybit")]
+                                f" {name} is down" for name in NAMES]
 
 
 def test_refresh_refuses_an_unsupported_exchange_before_any_network_call(cli_cache, capsys):
     from scanner.cli import main
 
-    assert main(["markets", "refresh", "--exchanges", "okx,kraken"]) == 2  # no_ccxt would raise
+    from scanner.exchanges import NAMES
+
+    assert main(["markets", "refresh", "--exchanges", "okx,mtgox"]) == 2  # no_ccxt would raise
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "'kraken' is not supported (supported: binance, okx, bybit)" in err
+    assert err.count("\n") == 1 and f"'mtgox' is not supported (supported: {', '.join(NAMES)})" in err
     assert not cli_cache.exists()
 
 

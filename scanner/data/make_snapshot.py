@@ -67,6 +67,7 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "LTC/USDT": ("LTC-USDT", 0.01, 0.00000001, 1), "LINK/USDT": ("LINK-USDT", 0.001, 0.01, 1),
         "AVAX/USDT": ("AVAX-USDT", 0.01, 0.00000001, 1), "DOT/USDT": ("DOT-USDT", 0.001, 0.00000001, 1),
         "BTC/USDC": ("BTC-USDC", 0.01, 0.00000001, 1), "ETH/USDC": ("ETH-USDC", 0.01, 0.00000001, 1),
+        "BTC/USD": ("BTC-USD", 0.01, 0.00000001, 1), "ETH/USD": ("ETH-USD", 0.01, 0.00000001, 1),
     },
 }
 

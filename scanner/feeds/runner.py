@@ -125,6 +125,9 @@ class FeedRunner:
             if exc.reason == "malformed":
                 self._note_error("malformed", exc, frame)
             self.request_resync(exc.symbol, exc.reason)
+            for book in self.venue.books.values():  # a per-connection sequence gap (Coinbase)
+                if book.state is INVALID:  # leaves every book of the connection INVALID
+                    self.request_resync(book.symbol, exc.reason)
         except FeedError:
             raise
         except MALFORMED as exc:
