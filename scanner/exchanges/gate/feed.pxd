@@ -7,7 +7,7 @@ from scanner.feeds.base cimport Venue
 cdef class Gate(Venue):
     cdef dict streams  # spot.obu stream name ("ob.BTC_USDT.400") -> book
 
-    @cython.locals(message=dict)
+    @cython.locals(message=dict, result=dict)
     cpdef handle(self, frame, double received_at)
     cdef _on_obu(self, dict result, double received_at)
     cdef _on_ticker(self, dict result, double received_at)

@@ -21,7 +21,6 @@ from ...feeds.base import FeedError, Send, Venue
 
 DEPTH = 400  # ob.<PAIR>.400: the best 400 levels per side, pushed every 100 ms
 BATCH = 50  # stream names per subscribe request
-REPLIES = ("subscribe", "unsubscribe")
 
 
 class Gate(Venue):
@@ -69,17 +68,23 @@ class Gate(Venue):
 
     def handle(self, frame: bytes, received_at: float) -> None:
         message = orjson.loads(frame)
-        if message.get("error") is not None:
-            raise FeedError(f"gate {message.get('channel')} {message.get('event')} error "
-                            f"{message['error'].get('code')}: {message['error'].get('message')}")
-        channel = message.get("channel")
-        if message.get("event") in REPLIES:
-            return  # subscription acks need nothing
+        result = message.get("result")
+        if result is None or "status" in result:  # a pong, or the answer to a request
+            self._on_reply(message)
+            return
+        channel = message["channel"]
         if channel == "spot.obu":
-            self._on_obu(message["result"], received_at)
+            self._on_obu(result, received_at)
         elif channel == "spot.book_ticker":
-            self._on_ticker(message["result"], received_at)
-        # spot.pong needs nothing
+            self._on_ticker(result, received_at)
+
+    @staticmethod
+    def _on_reply(message: dict) -> None:
+        """A refused request is a FeedError; pongs and subscription acks need nothing."""
+        error = message.get("error")
+        if error is not None:
+            raise FeedError(f"gate {message.get('channel')} {message.get('event')} error "
+                            f"{error.get('code')}: {error.get('message')}")
 
     def _on_obu(self, result: dict, received_at: float) -> None:
         book = self.streams.get(result["s"])
