@@ -7,6 +7,7 @@ import random
 import pytest
 
 from alerts_harness import make_event
+from scanner.exchanges import NAMES
 from scanner.alerts.delivery import Backoff, body_retry_after, classify, parse_retry_after
 from scanner.alerts.health import FeedHealth, HealthMonitor, HealthThresholds
 from scanner.alerts.policy import MAX_BACKOFF_FACTOR, TargetPolicy, TokenBucket

@@ -1,5 +1,6 @@
 import pytest
 
+from scanner.exchanges import NAMES
 from scanner.config import DEFAULT_SYMBOLS, ConfigError, load_config, parse_config
 from scanner.exchanges import NAMES
 

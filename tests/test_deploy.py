@@ -23,6 +23,7 @@ import yaml
 
 from prom_stack import (BINARIES, Prometheus, free_port, http_get, missing_binaries,
                         start_alertmanager, start_prometheus, wait_until)
+from scanner.exchanges import NAMES
 from scanner.alerts.formats import build_renderer
 from scanner.config import ConfigError, load_config, parse_config
 from scanner.exchanges import NAMES

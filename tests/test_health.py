@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from scanner.exchanges import NAMES
 from scanner.alerts.formats import sign, signing_key
 from scanner.app import Scanner
 from scanner.config import Config

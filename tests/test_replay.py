@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.exchanges import NAMES
 from scanner.config import Config
 from scanner.exchanges import NAMES
 from scanner.metadata import load_metadata

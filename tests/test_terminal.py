@@ -42,6 +42,8 @@ def scanner(tmp_path):
     """A replay-mode scanner (bundled metadata as written, paper on) holding the books above."""
     config = Config()
     config.scanner.symbols = list(SYMBOLS)
+    for name, exchange in config.exchanges.items():
+        exchange.enabled = name in ("binance", "okx", "bybit")  # the exchanges of the scene
     config.paper.enabled = True
     config.paper.ledger_path = str(tmp_path / "paper.sqlite")
     config.paper.balances = {ex: {"USDT": 1e6, "BTC": 10.0, "SOL": 1e4, "DOGE": 1e7, "XRP": 1e7}

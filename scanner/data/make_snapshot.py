@@ -9,7 +9,8 @@ and unknown transfer paths are exercised:
   okx SOL/SOL deposit closed (transfers of SOL into OKX are blocked),
   bybit ETH/BASE withdrawal closed (routes out of Bybit fall back to ARBITRUM),
   bybit XRP/XRP status unknown, okx DOT/DOT deposit unknown.
-Kraken and Coinbase publish no per-network withdrawal data, so they carry markets only.
+Kraken and Coinbase publish no per-network withdrawal data, and Gate's needs an API key, so they
+carry markets only (Gate's taker fee: 0.2%, its regular-account spot tier as ccxt lists it).
 """
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo
 
 COMPILED_AT = 1748736000.0  # 2025-06-01T00:00:00Z
 
-TAKER = {"binance": 0.001, "okx": 0.001, "bybit": 0.001, "kraken": 0.004, "coinbase": 0.012}
+TAKER = {"binance": 0.001, "okx": 0.001, "bybit": 0.001, "kraken": 0.004, "coinbase": 0.012,
+         "gate": 0.002}
 
 # symbol: (exchange id, price tick, amount step, min notional in quote)
 MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
@@ -68,6 +70,15 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAX-USDT", 0.01, 0.00000001, 1), "DOT/USDT": ("DOT-USDT", 0.001, 0.00000001, 1),
         "BTC/USDC": ("BTC-USDC", 0.01, 0.00000001, 1), "ETH/USDC": ("ETH-USDC", 0.01, 0.00000001, 1),
         "BTC/USD": ("BTC-USD", 0.01, 0.00000001, 1), "ETH/USD": ("ETH-USD", 0.01, 0.00000001, 1),
+    },
+    "gate": {
+        "BTC/USDT": ("BTC_USDT", 0.1, 0.000001, 3), "ETH/USDT": ("ETH_USDT", 0.01, 0.0001, 3),
+        "SOL/USDT": ("SOL_USDT", 0.01, 0.001, 3), "XRP/USDT": ("XRP_USDT", 0.0001, 0.001, 3),
+        "DOGE/USDT": ("DOGE_USDT", 0.00001, 0.01, 3), "ADA/USDT": ("ADA_USDT", 0.0001, 0.01, 3),
+        "LTC/USDT": ("LTC_USDT", 0.01, 0.0001, 3), "LINK/USDT": ("LINK_USDT", 0.001, 0.001, 3),
+        "AVAX/USDT": ("AVAX_USDT", 0.01, 0.001, 3), "DOT/USDT": ("DOT_USDT", 0.001, 0.001, 3),
+        "USDC/USDT": ("USDC_USDT", 0.0001, 0.001, 3), "BTC/USDC": ("BTC_USDC", 0.1, 0.000001, 3),
+        "ETH/USDC": ("ETH_USDC", 0.01, 0.0001, 3),
     },
 }
 

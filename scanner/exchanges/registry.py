@@ -2,11 +2,15 @@
 ``EXCHANGES``; adding an exchange is a package here and one line below."""
 from __future__ import annotations
 
-from . import binance, bybit, coinbase, okx
+from . import binance, bybit, coinbase, gate, okx
 from .profile import ExchangeProfile
 
-EXCHANGES: dict[str, ExchangeProfile] = {
-    profile.name: profile for profile in (binance.PROFILE, okx.PROFILE, bybit.PROFILE,
-                                           coinbase.PROFILE)}
+PROFILES = (
+    binance.PROFILE,
+    okx.PROFILE,
+    bybit.PROFILE,
+    coinbase.PROFILE,
+    gate.PROFILE,
+)
+EXCHANGES: dict[str, ExchangeProfile] = {profile.name: profile for profile in PROFILES}
 NAMES: tuple[str, ...] = tuple(EXCHANGES)
-
