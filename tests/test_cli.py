@@ -37,7 +37,6 @@ def free_port() -> int:
 # (name, files to create in the folder {name: text or bytes; a name ending in / is a folder},
 #  argv with {d} for the folder, what the one line says)
 
-ONLY_BINANCE = "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES if n != "binance")
 HOOK = '[alerts.webhooks.desk]\nurl = "https://example.invalid/hook"\n'
 CONFIGS = [
     ("unknown key", '[scanner]\nsymbol = ["BTC/USDT"]\n', "did you mean 'symbols'?"),

@@ -12,6 +12,7 @@ import pytest
 
 from reference_book import ReferenceBook
 from samples import sample
+from tests.markets import spot_book
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.coinbase.feed import Coinbase
 from scanner.feeds import FeedError, FeedStats
@@ -23,7 +24,7 @@ STAMP = "2026-08-09T21:05:48.483587501Z"
 
 def venue(*symbols: str) -> tuple[Coinbase, dict[str, OrderBook], list[OrderBook]]:
     changed: list[OrderBook] = []
-    books = {symbol: OrderBook("coinbase", symbol) for symbol in symbols}
+    books = {symbol: spot_book("coinbase", symbol) for symbol in symbols}
     return Coinbase(books, changed.append), books, changed
 
 

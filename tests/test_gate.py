@@ -8,6 +8,7 @@ import time
 import orjson
 import pytest
 
+from tests.markets import spot_book
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.gate.feed import Gate
 from scanner.feeds import FeedError
@@ -37,7 +38,7 @@ def at_400(frame: bytes) -> bytes:
 
 def venue(*symbols: str) -> tuple[Gate, dict[str, OrderBook], list[OrderBook]]:
     changed: list[OrderBook] = []
-    books = {s: OrderBook("gate", s) for s in symbols}
+    books = {s: spot_book("gate", s) for s in symbols}
     return Gate(books, changed.append), books, changed
 
 

@@ -41,8 +41,8 @@ class Coinbase(Venue):
                 self.targets.setdefault(market_id[:-1], []).append(book)
 
     @staticmethod
-    def market_id(symbol: str) -> str:
-        return symbol.replace("/", "-")
+    def market_id(base: str, quote: str) -> str:
+        return f"{base}-{quote}"
 
     def subscribe_messages(self) -> list[str]:
         """Heartbeats first (an idle channel closes in 60-90 s without them), then the books;
@@ -128,6 +128,6 @@ class Coinbase(Venue):
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the product: Coinbase answers with a fresh snapshot."""
-        product_id = self.market_id(symbol)
+        product_id = self.books[symbol].instrument.id
         await send(self._request("unsubscribe", [product_id]))
         await send(self._request("subscribe", [product_id]))

@@ -12,7 +12,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from ...sim.market import Instrument, Levels, VenueBook
+from ...sim.market import Levels, VenueBook
 from ...sim.protocol import Connection, NumberFormat, Subscriber, Venue, trimmed
 
 L2_INTERVAL = 0.05
@@ -28,15 +28,15 @@ class Coinbase(Venue):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self.product_ids = {symbol: self.market_id(book.instrument)
+        self.product_ids = {symbol: book.instrument.id
                             for symbol, book in self.books.items()}
         self.sequence: dict[Subscriber, int] = {}  # the next sequence_num of each connection
         self.next_l2 = self.next_heartbeat = 0.0
         self.heartbeat_counter = 0
 
     @staticmethod
-    def market_id(instrument: Instrument) -> str:
-        return f"{instrument.base}-{instrument.quote}"
+    def market_id(base: str, quote: str) -> str:
+        return f"{base}-{quote}"
 
     def topics(self, symbol: str) -> list[str]:
         return ["level2:" + self.product_ids[symbol]]
@@ -88,7 +88,7 @@ class Coinbase(Venue):
         updates = [{"side": side, "event_time": event_time, "price_level": price_text[price],
                     "new_quantity": size_text(lots)}
                    for side, levels in (("bid", bids), ("offer", asks)) for price, lots in levels]
-        events = [{"type": kind, "product_id": self.market_id(book.instrument), "updates": updates}]
+        events = [{"type": kind, "product_id": book.instrument.id, "updates": updates}]
         return _split("l2_data", stamp, events)
 
     def heartbeat(self, wall_ms: int) -> Frame:

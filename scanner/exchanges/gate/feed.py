@@ -37,8 +37,8 @@ class Gate(Venue):
             self.streams[self.stream(market_id)] = book
 
     @staticmethod
-    def market_id(symbol: str) -> str:
-        return symbol.replace("/", "_")
+    def market_id(base: str, quote: str) -> str:
+        return f"{base}_{quote}"
 
     @staticmethod
     def stream(market_id: str) -> str:
@@ -111,6 +111,6 @@ class Gate(Venue):
 
     async def resync(self, symbol: str, send: Send) -> None:
         """Resubscribe the symbol's ``spot.obu`` stream: Gate answers with a full snapshot."""
-        stream = self.stream(self.market_id(symbol))
+        stream = self.stream(self.books[symbol].instrument.id)
         await send(self._request("spot.obu", "unsubscribe", [stream]))
         await send(self._request("spot.obu", "subscribe", [stream]))

@@ -10,7 +10,7 @@ from typing import Any, Sequence
 
 import orjson
 
-from ...sim.market import Instrument, Levels, MarketModel, VenueBook
+from ...sim.market import Levels, MarketModel, VenueBook
 from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
 
 OBU_INTERVAL = 0.1  # ob.<PAIR>.400 pushes every 100 ms
@@ -27,13 +27,13 @@ class Gate(Venue):
         for book in self.books.values():
             model.deepen(book, OBU_DEPTH)
         self.u = {symbol: book.update_id for symbol, book in self.books.items()}
-        self.pairs = {symbol: self.market_id(book.instrument) for symbol, book in self.books.items()}
+        self.pairs = {symbol: book.instrument.id for symbol, book in self.books.items()}
         self.known = {topic for symbol in self.books for topic in self.topics(symbol)}
         self.next_obu = 0.0
 
     @staticmethod
-    def market_id(instrument: Instrument) -> str:
-        return f"{instrument.base}_{instrument.quote}"
+    def market_id(base: str, quote: str) -> str:
+        return f"{base}_{quote}"
 
     @staticmethod
     def stream(pair: str) -> str:
@@ -70,7 +70,7 @@ class Gate(Venue):
         price_text, size_text = self.price_text[book.symbol], self.size_text[book.symbol]
         return orjson.dumps({
             "time": wall_ms // 1000, "time_ms": wall_ms, "channel": TICKER, "event": "update",
-            "result": {"t": wall_ms, "u": book.update_id, "s": self.market_id(book.instrument),
+            "result": {"t": wall_ms, "u": book.update_id, "s": book.instrument.id,
                        "b": price_text[bid], "B": size_text(bid_lots),
                        "a": price_text[ask], "A": size_text(ask_lots)}})
 
@@ -100,7 +100,7 @@ class Gate(Venue):
         result: dict[str, Any] = {"t": wall_ms}
         if first is None:
             result["full"] = True
-        result["s"] = self.stream(self.market_id(book.instrument))
+        result["s"] = self.stream(book.instrument.id)
         if first is not None:
             result["U"] = first
         result.update(u=last, b=self.format_levels(symbol, bids), a=self.format_levels(symbol, asks))
