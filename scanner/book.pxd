@@ -4,7 +4,7 @@ cdef double parse_number(object text) except? -1.0
 
 
 cdef class BookSide:
-    cdef double* keys  # prices best first, negated on the bid side so both sides ascend
+    cdef double* keys  # prices worst first, best last, negated on the bid side (keys descend)
     cdef double* sizes
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
@@ -13,6 +13,8 @@ cdef class BookSide:
     cdef readonly double bound  # the worst known key (the price, negated on bids); past it, unknown
 
     cpdef clear(self)
+    cpdef load(self, levels)
+    cdef bint _load_sorted(self, levels) except -1
     cpdef cut_at(self, Py_ssize_t limit)
     cpdef object best(self)
     cpdef double size_at(self, double price)
@@ -25,7 +27,11 @@ cdef class BookSide:
     cdef int _update(self, double key, double size) except -1
     cdef int _insert(self, Py_ssize_t at, double key, double size) except -1
     cdef int _grow(self) except -1
-    cdef void _remove(self, Py_ssize_t at, Py_ssize_t n) noexcept
+    cdef void _remove(self, Py_ssize_t at) noexcept
+
+    cdef inline double best_key(self) noexcept:
+        """The best level's key (the price, negated on bids); the side must not be empty."""
+        return self.keys[self.count - 1]
 
 
 cdef class Link:

@@ -1,9 +1,12 @@
 # cython: language_level=3
 """L2 order books with a validity state, two clocks and known depth (compiled with Cython).
 
-Each side keeps its levels in two C arrays, best first: ``keys`` (the price, negated on the
-bid side so both sides ascend) and ``sizes``. A level update is a binary search over
-contiguous bytes and at most one ``memmove``; nothing is allocated per level.
+Each side keeps its levels in two C arrays, worst first and best last: ``keys`` (the price,
+negated on the bid side so that on both sides a better level has a lower key; the keys descend)
+and ``sizes``. A level update is a binary search over contiguous bytes and at most one
+``memmove`` of the levels better than it, so the frequent changes near the top of a deep side
+move a few bytes; nothing is allocated per level. ``best_key()`` (inline, for the compiled
+readers) is the best level's key.
 
 A side holds every level its channel sends (a level dropped locally is never re-sent, so a
 diff-fed side is never truncated), up to ``MAX_LEVELS``. What it knows completely is marked
@@ -114,8 +117,8 @@ cdef class Link:
 
 
 cdef class BookSide:
-    """One side of a book, best level first: every level its channel sent (at most
-    ``MAX_LEVELS``), of which ``levels()`` reads the known ones."""
+    """One side of a book: every level its channel sent (at most ``MAX_LEVELS``), stored worst
+    first so the best is the last element, of which ``levels()`` reads the known ones."""
 
     def __cinit__(self, bint is_bid, Py_ssize_t depth=MAX_SIDE):
         if not 0 < depth <= MAX_SIDE:
@@ -142,20 +145,44 @@ cdef class BookSide:
         self.count = 0
         self.bound = INFINITY
 
+    cpdef load(self, levels):
+        """Empty the side and apply a snapshot's wire levels: ``apply`` after ``clear``, in one
+        pass when the levels come best first, as every exchange sends them."""
+        self.clear()
+        if not self._load_sorted(levels):
+            self.apply(levels)
+
+    cdef bint _load_sorted(self, levels) except -1:
+        """Fill the empty side from ``levels`` if they are distinct, sized and best first
+        (then the arrays are the levels reversed); False, side empty, otherwise."""
+        cdef Py_ssize_t n = len(levels), i
+        cdef double sign = -1.0 if self.is_bid else 1.0, key, size
+        if n > MAX_SIDE:
+            return False
+        while self.capacity < n:
+            self._grow()
+        for i in range(n):
+            level = levels[i]
+            key = sign * parse_number(level[0])
+            size = parse_number(level[1])
+            if size == 0.0 or (i and key <= self.keys[n - i]):
+                return False
+            self.keys[n - 1 - i] = key
+            self.sizes[n - 1 - i] = size
+        self.count = n
+        return True
+
     cpdef cut_at(self, Py_ssize_t limit):
         """The side was just loaded from a snapshot of at most ``limit`` levels: if it holds
         that many, the levels past its worst one are not known (only those that change later
         arrive), so ``levels()`` stops at that price from now on."""
-        if self.count >= limit and self.keys[self.count - 1] < self.bound:
-            self.bound = self.keys[self.count - 1]
+        if self.count >= limit and self.keys[0] < self.bound:
+            self.bound = self.keys[0]
 
     @property
     def known(self) -> int:
         """How many levels from the best ``levels()`` reads (complete as far as they go)."""
-        cdef Py_ssize_t within = self._find(self.bound)
-        if within < self.count and self.keys[within] == self.bound:
-            within += 1
-        return min(within, self.depth)
+        return min(self.count - self._find(self.bound), self.depth)
 
     @property
     def top_known(self) -> bool:
@@ -163,13 +190,13 @@ cdef class BookSide:
         return self._top_known()
 
     cdef bint _top_known(self) noexcept:
-        return self.count == 0 or self.keys[0] <= self.bound
+        return self.count == 0 or self.keys[self.count - 1] <= self.bound
 
     cpdef object best(self):
         """The best price, or None on an empty side."""
         if self.count == 0:
             return None
-        return -self.keys[0] if self.is_bid else self.keys[0]
+        return -self.best_key() if self.is_bid else self.best_key()
 
     cpdef double size_at(self, double price):
         """Size at ``price`` (0 if there is no level)."""
@@ -186,42 +213,56 @@ cdef class BookSide:
     cpdef apply_behind(self, levels, double best):
         """Apply only levels strictly worse than ``best`` (the rest is known to be older)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
-        cdef double best_key = sign * best, key
+        cdef double edge = sign * best, key
         for level in levels:
             key = sign * parse_number(level[0])
-            if key > best_key:
+            if key > edge:
                 self._update(key, parse_number(level[1]))
 
     cpdef set_best(self, double price, double size):
         """Make ``price`` the best level with ``size`` (positive): drop every better level."""
         cdef double key = -price if self.is_bid else price
-        cdef Py_ssize_t better = self._find(key)
-        if better:
-            self._remove(0, better)
-        if self.count and self.keys[0] == key:
-            self.sizes[0] = size
+        cdef Py_ssize_t at = self._find(key)  # the better levels are the ones from ``at`` on
+        if at < self.count and self.keys[at] == key:
+            self.sizes[at] = size
+            self.count = at + 1
         else:
-            self._insert(0, key, size)
+            self.count = at
+            self._insert(at, key, size)
 
     cpdef list top(self, Py_ssize_t n):
         """The best ``n`` levels as (price, size) pairs (all held levels, known or not)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
-        return [(sign * self.keys[i], self.sizes[i]) for i in range(min(n, self.count))]
+        cdef Py_ssize_t last = self.count - 1
+        return [(sign * self.keys[last - i], self.sizes[last - i])
+                for i in range(min(n, self.count))]
 
     def levels(self):
-        """The known (price, size) pairs, best first (re-reads the side at each step)."""
+        """The known (price, size) pairs, best first (re-reads the side at each step: the
+        ``i``-th is the ``i``-th best when it is read)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
-        cdef Py_ssize_t i = 0
-        while i < self.count and i < self.depth and self.keys[i] <= self.bound:
-            yield sign * self.keys[i], self.sizes[i]
+        cdef Py_ssize_t i = 0, at
+        while i < self.depth:
+            at = self.count - 1 - i
+            if at < 0 or self.keys[at] > self.bound:
+                return
+            yield sign * self.keys[at], self.sizes[at]
             i += 1
 
     cdef Py_ssize_t _find(self, double key) noexcept:
-        """Index of the first level whose key is not below ``key``."""
-        cdef Py_ssize_t lo = 0, hi = self.count, mid
+        """Index of the first (worst) level whose key is not above ``key``: the levels before
+        it are worse, those from it on are ``key`` or better. Searched from the best end (most
+        changes are near the top): steps of 1, 2, 4... levels, then halving within the last
+        step, so a level ``d`` from the best costs about 2 log2(d) reads, all near the top."""
+        cdef Py_ssize_t lo = 0, hi = self.count, step = 1, mid
+        while step <= hi and self.keys[hi - step] <= key:
+            hi -= step  # the levels from ``hi`` on are ``key`` or better
+            step <<= 1
+        if step <= hi:
+            lo = hi - step + 1  # the level at ``hi - step`` is worse
         while lo < hi:
             mid = (lo + hi) >> 1
-            if self.keys[mid] < key:
+            if self.keys[mid] > key:
                 lo = mid + 1
             else:
                 hi = mid
@@ -234,28 +275,32 @@ cdef class BookSide:
             if size != 0.0:
                 self.sizes[at] = size
             else:
-                self._remove(at, 1)
+                self._remove(at)
         elif size != 0.0:
             self._insert(at, key, size)
         return 0
 
     cdef int _insert(self, Py_ssize_t at, double key, double size) except -1:
-        """Insert a level; on a full side the deepest level is dropped (this one, when it is
-        the deepest) and prices from there on become unknown."""
+        """Insert a level before index ``at`` (the better levels move up one). On a full side
+        the worst level is dropped (this one, when it is the worst) and prices from there on
+        become unknown."""
         if self.count == MAX_SIDE:
-            if at == self.count:
+            if at == 0:
                 self.bound = min(self.bound, nextafter(key, -INFINITY))
                 return 0
-            self.count -= 1
-            self.bound = min(self.bound, nextafter(self.keys[self.count], -INFINITY))
-        elif self.count == self.capacity:
-            self._grow()
-        if at < self.count:
-            memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
-            memmove(&self.sizes[at + 1], &self.sizes[at], (self.count - at) * sizeof(double))
+            self.bound = min(self.bound, nextafter(self.keys[0], -INFINITY))
+            at -= 1  # the worse levels move down one, over the dropped worst
+            memmove(&self.keys[0], &self.keys[1], at * sizeof(double))
+            memmove(&self.sizes[0], &self.sizes[1], at * sizeof(double))
+        else:
+            if self.count == self.capacity:
+                self._grow()
+            if at < self.count:
+                memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
+                memmove(&self.sizes[at + 1], &self.sizes[at], (self.count - at) * sizeof(double))
+            self.count += 1
         self.keys[at] = key
         self.sizes[at] = size
-        self.count += 1
         return 0
 
     cdef int _grow(self) except -1:
@@ -272,12 +317,13 @@ cdef class BookSide:
         self.capacity = capacity
         return 0
 
-    cdef void _remove(self, Py_ssize_t at, Py_ssize_t n) noexcept:
-        cdef Py_ssize_t tail = self.count - at - n
-        if tail > 0:
-            memmove(&self.keys[at], &self.keys[at + n], tail * sizeof(double))
-            memmove(&self.sizes[at], &self.sizes[at + n], tail * sizeof(double))
-        self.count -= n
+    cdef void _remove(self, Py_ssize_t at) noexcept:
+        """Remove the level at ``at`` (the better levels move down one)."""
+        cdef Py_ssize_t better = self.count - at - 1
+        if better > 0:
+            memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
+            memmove(&self.sizes[at], &self.sizes[at + 1], better * sizeof(double))
+        self.count -= 1
 
 
 cdef class OrderBook:
@@ -316,8 +362,8 @@ cdef class OrderBook:
         self.bids.clear()
         self.asks.clear()
         try:
-            self.bids.apply(bids)
-            self.asks.apply(asks)
+            self.bids.load(bids)
+            self.asks.load(asks)
         except Exception as exc:
             self.state = INVALID  # a level that is not a price left the book half-loaded
             raise BookError(self.symbol, "malformed", repr(exc)) from exc
@@ -383,11 +429,11 @@ cdef class OrderBook:
             if version > self.top_version or not self.bids.count:
                 self.bids.apply(bids)
             else:
-                self.bids.apply_behind(bids, -self.bids.keys[0])
+                self.bids.apply_behind(bids, -self.bids.best_key())
             if version > self.top_version or not self.asks.count:
                 self.asks.apply(asks)
             else:
-                self.asks.apply_behind(asks, self.asks.keys[0])
+                self.asks.apply_behind(asks, self.asks.best_key())
         except Exception:
             self.state = INVALID  # a level that is not a price left the diff half-applied
             raise
@@ -417,7 +463,7 @@ cdef class OrderBook:
             self.exchange_time = exchange_time
         self.link.observe(received_at, exchange_time)
         self.updates += 1
-        if self.bids.count and self.asks.count and -self.bids.keys[0] >= self.asks.keys[0]:
+        if self.bids.count and self.asks.count and -self.bids.best_key() >= self.asks.best_key():
             self.state = INVALID
         elif not (self.bids._top_known() and self.asks._top_known()):
             self.state = INVALID  # the market moved past what the snapshot covered

@@ -2,7 +2,8 @@ import random
 
 import pytest
 
-from scanner.book import MAX_LEVELS, BookSide, BookState, OrderBook
+from reference_book import ReferenceBook, assert_same
+from scanner.book import MAX_LEVELS, BookError, BookSide, BookState, OrderBook
 
 
 def make_book(depth: int = MAX_LEVELS) -> OrderBook:
@@ -152,3 +153,91 @@ def test_a_level_without_price_and_size_is_an_error_not_a_crash(level):
 def test_depth_out_of_range_is_refused(depth):
     with pytest.raises(ValueError, match=f"book depth must be between 1 and {MAX_LEVELS}"):
         BookSide(False, depth)
+
+
+def _texts(levels: list[tuple[float, float]]) -> list[list[str]]:
+    return [[repr(price), repr(size)] for price, size in levels]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_levels_added_and_removed_anywhere_on_a_growing_side_match_a_plain_dict(seed):
+    """Sides are stored worst first: new bests, new worsts and levels in between, on sides
+    growing past every capacity step (64 -> 128 -> 256 -> 512) and shrinking back, read
+    exactly as a price -> size dict sorted best first."""
+    rng = random.Random(seed)
+    book = OrderBook("x", "BTC/USDT", depth=300)
+    bids = [(1000.0 - i, 1.0 + i) for i in range(50)]
+    asks = [(1001.0 + i, 2.0 + i) for i in range(50)]
+    book.load_snapshot(_texts(bids), _texts(asks), seq=1, version=1, received_at=1.0)
+    reference = ReferenceBook(_texts(bids), _texts(asks))
+    longest = 0
+    for step in range(600):
+        diff = {True: [], False: []}
+        for is_bid in (True, False):
+            held = reference.levels(is_bid)
+            best, worst = held[0][0], held[-1][0]
+            for _ in range(rng.randrange(1, 6)):
+                where = rng.random()
+                if where < 0.5 and step < 400:  # past the worst level: the side grows
+                    price = worst - rng.randrange(1, 4) if is_bid else worst + rng.randrange(1, 4)
+                elif where < 0.7 and (best < 1000.45 if is_bid else best > 1000.55):
+                    step_in = rng.randrange(1, 6) / 100  # a new best, short of the middle
+                    price = round(min(best + step_in, 1000.49) if is_bid else max(best - step_in, 1000.51), 2)
+                else:  # a held level, changed or removed (more removals late: it shrinks)
+                    price = rng.choice(held)[0]
+                removal = len(held) > 20 and rng.random() < (0.2 if step < 400 else 0.9)
+                diff[is_bid].append([repr(price), "0" if removal else str(rng.randrange(1, 9))])
+        book.apply_diff(diff[True], diff[False], step + 2, 2.0)
+        reference.apply(diff[True], diff[False])
+        assert book.state is BookState.LIVE
+        assert_same(book, reference, 300, f"step {step}")
+        longest = max(longest, len(book.bids), len(book.asks))
+    assert longest > 300 and min(len(book.bids), len(book.asks)) < 100  # grew past 256, shrank
+
+
+def test_a_snapshot_in_any_order_loads_as_its_levels_applied_in_turn():
+    """Exchanges send snapshots best first (loaded in one pass); any other order, a repeated
+    price or a zero size loads as the levels applied one after the other."""
+    levels = [["99", "1"], ["101", "2"], ["100", "3"], ["99", "4"], ["98", "0"], ["97", "5"]]
+    book = OrderBook("x", "BTC/USDT")
+    book.load_snapshot(levels, [["102", "1"], ["103", "0"]], seq=1, version=1, received_at=1.0)
+    assert book.bids.top(10) == [(101.0, 2.0), (100.0, 3.0), (99.0, 4.0), (97.0, 5.0)]
+    assert book.asks.top(10) == [(102.0, 1.0)]
+    book.load_snapshot([["100", "1"], ["99", "2"]], [["101", "1"]], seq=2, version=2, received_at=2.0)
+    assert book.bids.top(10) == [(100.0, 1.0), (99.0, 2.0)] and book.state is BookState.LIVE
+
+
+def test_a_malformed_snapshot_leaves_the_book_invalid():
+    book = make_book()
+    with pytest.raises(BookError, match="malformed"):
+        book.load_snapshot([["100", "1"], ["x", "1"]], [["101", "1"]], seq=20, version=20,
+                           received_at=2.0)
+    assert book.state is BookState.INVALID and not book.is_usable(now=2.0)
+
+
+@pytest.mark.parametrize("price, size, expected", [
+    (100.5, 7.0, [(100.5, 7.0), (100.0, 1.0), (99.0, 2.0), (98.0, 3.0)]),  # a new best
+    (100.0, 7.0, [(100.0, 7.0), (99.0, 2.0), (98.0, 3.0)]),  # the best, resized
+    (99.0, 7.0, [(99.0, 7.0), (98.0, 3.0)]),  # a held level: the better one goes
+    (98.5, 7.0, [(98.5, 7.0), (98.0, 3.0)]),  # between two levels
+    (97.0, 7.0, [(97.0, 7.0)]),  # worse than every level: only it is left
+])
+def test_set_best_keeps_the_worse_levels_and_drops_the_better(price, size, expected):
+    side = make_book().bids
+    side.set_best(price, size)
+    assert side.top(10) == expected and side.best() == price and side.known == len(expected)
+
+
+def test_set_best_on_an_empty_side_and_on_a_full_one():
+    side = BookSide(False)
+    side.set_best(10.0, 1.0)
+    assert side.top(5) == [(10.0, 1.0)]
+    side.apply([[str(1000 + i), "1"] for i in range(MAX_LEVELS - 1)])
+    assert len(side) == MAX_LEVELS
+    side.set_best(5.0, 2.0)  # a new best on a full side: the worst level goes, and is unknown
+    assert len(side) == MAX_LEVELS and side.top(2) == [(5.0, 2.0), (10.0, 1.0)]
+    assert side.known == MAX_LEVELS and side.size_at(998.0 + MAX_LEVELS) == 0
+    side.apply([[str(1500.5), "1"]])  # between held levels on a full side: the worst goes again
+    assert len(side) == MAX_LEVELS and side.size_at(1500.5) == 1.0
+    assert side.size_at(997.0 + MAX_LEVELS) == 0 and side.known == MAX_LEVELS
+    assert [price for price, _ in side.levels()][-1] == 996.0 + MAX_LEVELS

@@ -136,7 +136,7 @@ class SpreadEngine:
         top_ask = net_ask = _INF
         for book, buy_mult, sell_mult in fees:
             if book.is_usable(now):
-                bid, ask = -book.bids.keys[0], book.asks.keys[0]  # C arrays, best first
+                bid, ask = -book.bids.best_key(), book.asks.best_key()  # inline C reads
                 if bid > top_bid:
                     top_bid = bid
                 if ask < top_ask:
@@ -163,7 +163,7 @@ class SpreadEngine:
 
     def _evaluate_pair(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float,
                        events: list[OpportunityEvent]) -> None:
-        best_ask, best_bid = buy.asks.keys[0], -sell.bids.keys[0]
+        best_ask, best_bid = buy.asks.best_key(), -sell.bids.best_key()
         if best_bid > best_ask and gross_spread_bps(best_ask, best_bid) > self.config.max_gross_bps:
             if key not in self.suspect:
                 self.suspect.add(key)
