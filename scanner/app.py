@@ -25,6 +25,7 @@ from .paper import PaperTrader
 from .publish import terminal
 from .publish.metrics import MetricsServer, ScannerCollector
 from .record import Recorder
+from .stablecoins import StablecoinMonitor
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,9 @@ class Scanner:
             self.alerter = Alerter(config.alerts, health=self.health)
             self.listeners.append(self.alerter.publish)
             self.collector.extra.append(self.alerter.metric_families)
+        self.stablecoins = StablecoinMonitor(self.store.books.values(), config.stablecoins.depeg_bps,
+                                             config.stablecoins.depeg_seconds)
+        self.collector.extra.append(lambda: self.stablecoins.metric_families(self.scheduler.monotonic()))
         self._dirty: set[str] = set()
 
     def _runner(self, exchange: str) -> FeedRunner:
@@ -167,6 +171,15 @@ class Scanner:
             self.paper.close()
             self.paper = None
 
+    def _watch_stablecoins(self) -> None:
+        """Raise depeg and recovery alerts (logged; sent to the targets that take them)."""
+        now = self.scheduler.monotonic()
+        for alert in self.stablecoins.observe(now):
+            if self.alerter is not None:
+                self.alerter.raise_alert(alert, self.alerter.clock())
+            else:
+                log.warning("%s: %s", alert.type, alert.detail)
+
     async def _housekeeping(self, live: terminal.LiveView | None, interval: float) -> None:
         """Close opportunities on books that went stale, and redraw the terminal view."""
         if live is not None:
@@ -179,6 +192,7 @@ class Scanner:
                 events = self.engine.sweep()
                 if events:
                     self.dispatch(events)
+                self._watch_stablecoins()
         finally:
             if live is not None:
                 live.stop()

@@ -29,6 +29,7 @@ WEBHOOK_FORMATS = ("json", "slack", "discord", "telegram")
 ALERT_EVENT_TYPES = (
     "opportunity.opened", "opportunity.closed",
     "feed.down", "feed.recovered", "books.stale", "resync.storm", "outbox.backlog",
+    "stablecoin.depeg", "stablecoin.recovered",
 )
 
 
@@ -97,6 +98,14 @@ class WebhookConfig:
 
 
 @dataclass
+class StablecoinsConfig:
+    """Depeg alerts: a stablecoin this many bps off its peers for this long."""
+
+    depeg_bps: float = 50.0
+    depeg_seconds: float = 60.0
+
+
+@dataclass
 class AlertsConfig:
     outbox_path: str = "arbscan-outbox.sqlite"
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
@@ -132,6 +141,7 @@ class Config:
     metadata: MetadataConfig = field(default_factory=MetadataConfig)
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
+    stablecoins: StablecoinsConfig = field(default_factory=StablecoinsConfig)
 
     def enabled_exchanges(self) -> list[str]:
         return [name for name, ex in self.exchanges.items() if ex.enabled]
@@ -339,6 +349,9 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
         if exchange not in config.exchanges:
             problems.append(f"'paper': exchange '{exchange}' is not configured under [exchanges]")
     _check_paper(config.paper, problems)
+    for key in ("depeg_bps", "depeg_seconds"):
+        if getattr(config.stablecoins, key) <= 0:
+            problems.append(f"'stablecoins.{key}' must be greater than 0")
 
 
 def _is_address(host: str) -> bool:

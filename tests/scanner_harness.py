@@ -94,13 +94,14 @@ class Harness:
 @contextlib.asynccontextmanager
 async def running(symbols: Sequence[str], exchanges: Sequence[str] | None = None, seed: int = 11,
                   silence_seconds: float = 2.0, staleness_seconds: float = 5.0,
-                  updates_per_second: float = 5.0, metadata: Metadata | None = None) -> AsyncIterator[Harness]:
+                  updates_per_second: float = 5.0, metadata: Metadata | None = None,
+                  config: Config | None = None) -> AsyncIterator[Harness]:
     """Simulated ``exchanges`` (default: all registered) and a scanner on them, every book live
-    (``metadata``: the bundled snapshot by default)."""
+    (``metadata``: the bundled snapshot by default; ``config``: settings to start from)."""
     options = {} if exchanges is None else {"exchanges": list(exchanges)}
     async with SimulatedExchanges(symbols=list(symbols), seed=seed, updates_per_second=updates_per_second,
                                   dislocation_every=None, **options) as sim:
-        config = Config()
+        config = config or Config()
         config.scanner.symbols = list(symbols)
         config.scanner.silence_seconds = silence_seconds
         config.scanner.staleness_seconds = staleness_seconds

@@ -158,7 +158,7 @@ class Alerter:
         depth, oldest = (self.outbox.depth, self.outbox.oldest) if self.outbox else ({}, {})
         return metric_families(self.stats, depth, oldest, self.clock())
 
-    def _raise(self, alert: OpsAlert, now: float) -> None:
+    def raise_alert(self, alert: OpsAlert, now: float) -> None:
         """Log an operational alert and queue it for the targets that want it (not the one it is about)."""
         log.log(logging.INFO if alert.type == "feed.recovered" else logging.WARNING,
                 "operational alert %s: %s", alert.type, alert.detail)
@@ -214,7 +214,7 @@ class Alerter:
             backlog = {name: (self.outbox.depth.get(name, 0), now - self.outbox.oldest.get(name, now))
                        for name in self.config.webhooks}
             for alert in self.monitor.observe(now, feeds, backlog):
-                self._raise(alert, now)
+                self.raise_alert(alert, now)
             if self.outbox.unsaved or now >= self._next_maintain:
                 self._maintain(now)
 

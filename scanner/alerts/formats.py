@@ -82,6 +82,8 @@ _OPS_STYLE = {  # type -> (emoji, title, embed colour)
     "books.stale": ("🟠", "Books stale", ORANGE),
     "resync.storm": ("🟠", "Resync storm", ORANGE),
     "outbox.backlog": ("🟠", "Alert backlog", ORANGE),
+    "stablecoin.depeg": ("🔴", "Stablecoin depeg", RED),
+    "stablecoin.recovered": ("✅", "Stablecoin back on peg", GREEN),
 }
 
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from typing import Iterable, Sequence
 
 from ..instruments import Instrument, MarketType, Symbol, parse_symbol
+from ..stablecoins import STABLECOINS
 
 SECONDS_PER_YEAR = 365 * 86400
 ANCHOR_PRICES = {"BTC": 60_000.0, "ETH": 3_000.0, "SOL": 150.0}
-STABLECOINS = frozenset({"USD", "USDT", "USDC", "DAI", "FDUSD", "TUSD", "BUSD", "USDE", "PYUSD"})
 ANNUAL_VOL = {"BTC": 0.5, "ETH": 0.65}
 DEFAULT_VOL = 0.8
 MARKET_CORRELATION = 0.7  # share of each asset's variance driven by the common factor
@@ -212,6 +212,7 @@ class MarketModel:
                 self.books[exchange, symbol] = self._new_book(instrument(exchange, parsed[symbol], grid), grid)
         self._next_dislocation = self._draw_dislocation_time()
         self.held: set[str] = set()  # symbols whose books do not change (a quiet market)
+        self.pegs: dict[str, tuple[float, float]] = {}  # stablecoin -> (offset from 1, until)
 
     def fair(self, base: str, quote: str) -> float:
         return self.prices[base] / self.prices[quote]
@@ -245,6 +246,19 @@ class MarketModel:
                 book.pending -= count
                 self._move_basis(book)
                 self._update(book, self.mid_ticks(book), count)
+
+    def depeg(self, coin: str, bps: float, seconds: float) -> None:
+        """Move stablecoin ``coin`` ``bps`` off its peg (negative = below) for ``seconds``; its
+        price jumps there and reverts to the peg afterwards."""
+        if coin not in self.prices or coin not in STABLECOINS:
+            raise ValueError(f"{coin!r} is not a simulated stablecoin")
+        self.pegs[coin] = (bps / 1e4, self.t + seconds)
+        self.prices[coin] = 1.0 + bps / 1e4
+
+    def _peg(self, coin: str) -> float:
+        """Where ``coin``'s price reverts to, minus 1 (0 unless a depeg is running)."""
+        offset, until = self.pegs.get(coin, (0.0, 0.0))
+        return offset if self.t < until else 0.0
 
     def dislocate(self, exchange: str, symbol: str, bps: float, seconds: float) -> None:
         """Shift one venue's whole book by ``bps`` (negative = down) for ``seconds``."""
@@ -407,10 +421,10 @@ class MarketModel:
             if asset == "USD":
                 continue
             if asset in STABLECOINS:
-                deviation = price - 1.0
+                deviation = price - 1.0 - self._peg(asset)
                 deviation += -STABLE_KAPPA * dt * deviation + STABLE_SD * math.sqrt(
                     2 * STABLE_KAPPA * dt) * rng.gauss(0.0, 1.0)
-                self.prices[asset] = 1.0 + deviation
+                self.prices[asset] = 1.0 + self._peg(asset) + deviation
             else:
                 sigma = self._log_vol[asset]
                 shock = loading * market + own * rng.gauss(0.0, 1.0)
@@ -441,7 +455,6 @@ class MarketModel:
         bps = rng.uniform(*DISLOCATION_BPS) * rng.choice((-1, 1))
         self.dislocate(book.exchange, book.symbol, bps, rng.uniform(*DISLOCATION_SECONDS))
         self._next_dislocation = self._draw_dislocation_time()
-        self.held: set[str] = set()  # symbols whose books do not change (a quiet market)
 
     def _draw_dislocation_time(self) -> float:
         if self.dislocation_every is None:

@@ -147,6 +147,10 @@ class SimulatedExchanges:
         self._venue(exchange)
         self.model.dislocate(exchange, self._symbol(symbol), bps, seconds)
 
+    def depeg(self, coin: str, bps: float, seconds: float = 60.0) -> None:
+        """Move stablecoin ``coin`` ``bps`` off its peg on every exchange for ``seconds``."""
+        self.model.depeg(coin, bps, seconds)
+
     def inject(self, exchange: str, fault: str, symbol: str | None = None,
                seconds: float | None = None) -> None:
         """Inject one of ``FAULTS`` on ``exchange`` (``symbol`` None = every symbol)."""
