@@ -275,4 +275,5 @@ def test_webhook_config_validation():
     ]
     default = parse_config({"alerts": {"webhooks": {"d": {"url": "https://h"}}}}).alerts.webhooks["d"]
     assert default.events == ["opportunity.opened", "opportunity.closed", "feed.down", "feed.recovered",
-                              "books.stale", "resync.storm", "outbox.backlog"]
+                              "books.stale", "resync.storm", "outbox.backlog",
+                              "stablecoin.depeg", "stablecoin.recovered"]
