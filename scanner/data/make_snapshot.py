@@ -9,7 +9,8 @@ and unknown transfer paths are exercised:
   okx SOL/SOL deposit closed (transfers of SOL into OKX are blocked),
   bybit ETH/BASE withdrawal closed (routes out of Bybit fall back to ARBITRUM),
   bybit XRP/XRP status unknown, okx DOT/DOT deposit unknown.
-Kraken and Coinbase publish no per-network withdrawal data, so they carry markets only.
+Kraken and Coinbase publish no per-network withdrawal data, so they carry markets only; so does
+Bitget (its withdrawal data needs an API key).
 """
 from __future__ import annotations
 
@@ -19,7 +20,8 @@ from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo
 
 COMPILED_AT = 1748736000.0  # 2025-06-01T00:00:00Z
 
-TAKER = {"binance": 0.001, "okx": 0.001, "bybit": 0.001, "kraken": 0.004, "coinbase": 0.012}
+TAKER = {"binance": 0.001, "okx": 0.001, "bybit": 0.001, "kraken": 0.004, "coinbase": 0.012,
+         "bitget": 0.001}
 
 # symbol: (exchange id, price tick, amount step, min notional in quote)
 MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
@@ -66,6 +68,15 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "LTC/USDT": ("LTC-USDT", 0.01, 0.00000001, 1), "LINK/USDT": ("LINK-USDT", 0.001, 0.01, 1),
         "AVAX/USDT": ("AVAX-USDT", 0.01, 0.00000001, 1), "DOT/USDT": ("DOT-USDT", 0.001, 0.00000001, 1),
         "BTC/USDC": ("BTC-USDC", 0.01, 0.00000001, 1), "ETH/USDC": ("ETH-USDC", 0.01, 0.00000001, 1),
+    },
+    "bitget": {
+        "BTC/USDT": ("BTCUSDT", 0.01, 0.000001, 1), "ETH/USDT": ("ETHUSDT", 0.01, 0.0001, 1),
+        "SOL/USDT": ("SOLUSDT", 0.001, 0.001, 1), "XRP/USDT": ("XRPUSDT", 0.0001, 0.01, 1),
+        "DOGE/USDT": ("DOGEUSDT", 0.00001, 0.1, 1), "ADA/USDT": ("ADAUSDT", 0.0001, 0.01, 1),
+        "LTC/USDT": ("LTCUSDT", 0.01, 0.0001, 1), "LINK/USDT": ("LINKUSDT", 0.001, 0.01, 1),
+        "AVAX/USDT": ("AVAXUSDT", 0.001, 0.01, 1), "DOT/USDT": ("DOTUSDT", 0.001, 0.01, 1),
+        "USDC/USDT": ("USDCUSDT", 0.0001, 0.01, 1), "BTC/USDC": ("BTCUSDC", 0.01, 0.000001, 1),
+        "ETH/USDC": ("ETHUSDC", 0.01, 0.0001, 1),
     },
 }
 
