@@ -58,7 +58,7 @@ def test_checksum_uses_the_exchange_texts_and_only_the_best_25_levels():
     bids = [level for level in bids if level[0] != "99.00"] + [["60.00", "7.000"]]
     asks = [["100.50", "1.500"], *asks]
     assert texts.checksum() == book_checksum(bids, asks)
-    assert texts.bids.texts()[:2] == [["100.00", "1.000"], ["98.00", "3.000"]]
+    assert texts.bids.levels()[:2] == [["100.00", "1.000"], ["98.00", "3.000"]]
 
 
 def venue(*symbols: str) -> tuple[Bitget, dict[str, OrderBook], list[OrderBook]]:

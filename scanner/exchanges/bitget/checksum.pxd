@@ -1,18 +1,17 @@
 # The C layout of checksum.pyx, cimported by feed.py.
-from cpython.ref cimport PyObject
 from scanner.book cimport OrderBook
 
 
 cdef class TextSide:
     cdef double* keys  # prices best first, negated on the bid side so the keys ascend
-    cdef PyObject** levels  # the wire level [price, size] of each key (owned references)
+    cdef char* texts  # per key, a slot: one length byte, then "price:size" as the wire wrote it
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
     cdef readonly bint is_bid
 
     cpdef clear(self)
     cdef int apply(self, list levels) except -1
-    cdef int _set(self, double key, object level) except -1
+    cdef int _set(self, double key, object price, object size) except -1
     cdef void _remove(self, Py_ssize_t at) noexcept
     cdef int _grow(self) except -1
 
@@ -22,10 +21,7 @@ cdef class TextBook:
     cdef readonly TextSide bids
     cdef readonly TextSide asks
     cdef char* buffer  # the checksummed string, rebuilt on each check
-    cdef Py_ssize_t buffer_size
 
     cpdef load(self, list bids, list asks)
     cpdef apply(self, list bids, list asks)
     cpdef long long checksum(self) except? -1
-    cdef Py_ssize_t _append(self, Py_ssize_t at, PyObject* level) except -1
-    cdef int _reserve(self, Py_ssize_t size) except -1

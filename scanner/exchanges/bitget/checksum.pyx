@@ -1,132 +1,134 @@
 # cython: language_level=3
-# distutils: libraries = z
 """Bitget's book checksum, kept up to date with each frame (compiled with Cython).
 
 Bitget signs every ``books`` update with the CRC32 (as a signed 32-bit integer) of the best 25
 bids and asks interleaved, ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` (a shorter side's
 missing levels are skipped), written with the exchange's own texts ("0.5000", not "0.5").
-The book holds doubles, so a ``TextBook`` keeps, beside it, the wire level ``[price, size]``
-of every price in sorted C arrays like the book's: a check copies the 25 best of each side
-into one buffer and runs zlib's ``crc32`` over it, with no Python object made per level.
+The book holds doubles, so a ``TextBook`` keeps beside it the wire's ``price:size`` text of
+every price, in sorted C arrays like the book's: the text sits in a fixed slot next to its
+neighbours, so a check copies the 25 best of each side from contiguous memory into one
+buffer, with no Python object touched per level, and runs zlib-ng's CRC32 over it.
 """
-from cpython.list cimport PyList_GET_ITEM
-from cpython.ref cimport Py_DECREF, Py_INCREF, PyObject
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize
+from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove
+
+from zlib_ng.zlib_ng import crc32
 
 from scanner.book cimport parse_number
 from scanner.book import MAX_LEVELS, BookError
 
 
-cdef extern from "zlib.h":
-    unsigned long crc32(unsigned long crc, const unsigned char* buf, unsigned int length) nogil
+cdef extern from "Python.h":
+    bint PyUnicode_IS_COMPACT_ASCII(object text)
+    Py_ssize_t PyUnicode_GET_LENGTH(object text)
+    void* PyUnicode_DATA(object text)
 
 CHECKSUM_LEVELS = 25  # levels per side the checksum covers
+SLOT = 64  # bytes per level text: its length, then up to 63 characters of "price:size"
 cdef Py_ssize_t LEVELS = CHECKSUM_LEVELS
+cdef Py_ssize_t TEXT_SLOT = SLOT
 cdef Py_ssize_t MAX_SIDE = MAX_LEVELS  # as the book: past it the deepest levels are dropped
 cdef Py_ssize_t MIN_CAPACITY = 64
 
 
 cdef class TextSide:
-    """One side's wire levels, best first, keyed by price like ``BookSide``."""
+    """One side's wire texts, best first, keyed by price like ``BookSide``."""
 
     def __cinit__(self, bint is_bid):
         self.is_bid = is_bid
         self.count = 0
         self.capacity = MIN_CAPACITY
         self.keys = <double*>malloc(self.capacity * sizeof(double))
-        self.levels = <PyObject**>malloc(self.capacity * sizeof(PyObject*))
-        if self.keys is NULL or self.levels is NULL:
+        self.texts = <char*>malloc(self.capacity * TEXT_SLOT)
+        if self.keys is NULL or self.texts is NULL:
             raise MemoryError()
 
     def __dealloc__(self):
-        if self.levels is not NULL:
-            self.clear()
         free(self.keys)
-        free(self.levels)
+        free(self.texts)
 
     def __len__(self) -> int:
         return self.count
 
     cpdef clear(self):
-        cdef Py_ssize_t i
-        for i in range(self.count):
-            Py_DECREF(<object>self.levels[i])
         self.count = 0
 
-    def texts(self) -> list:
-        """The (price, size) texts held, best first."""
-        return [(<list>self.levels[i])[0:2] for i in range(self.count)]
+    def levels(self) -> list:
+        """The ``[price, size]`` texts held, best first."""
+        return [self.texts[i * TEXT_SLOT + 1:i * TEXT_SLOT + 1 + <unsigned char>self.texts[i * TEXT_SLOT]]
+                .decode().split(":") for i in range(self.count)]
 
     cdef int apply(self, list levels) except -1:
-        """Apply wire levels ``[[price, size], ...]`` (size 0 deletes); a level whose price or
-        size is not a text is a ValueError."""
+        """Apply wire levels ``[[price, size], ...]`` (size 0 deletes); ValueError for a level
+        whose price or size is not an ASCII text, or longer together than a slot holds."""
         cdef double sign = -1.0 if self.is_bid else 1.0
         for level in levels:
-            if type(level) is not list or len(<list>level) < 2 or type(level[0]) is not str \
-                    or type(level[1]) is not str:
-                raise ValueError(f"not a [price, size] of texts: {level!r}")
-            if parse_number(level[1]) == 0.0:
-                self._set(sign * parse_number(level[0]), None)
+            price, size = level[0], level[1]
+            if type(price) is not str or type(size) is not str or not PyUnicode_IS_COMPACT_ASCII(price) \
+                    or not PyUnicode_IS_COMPACT_ASCII(size) \
+                    or PyUnicode_GET_LENGTH(price) + PyUnicode_GET_LENGTH(size) >= TEXT_SLOT - 1:
+                raise ValueError(f"not a [price, size] of short texts: {level!r}")
+            if parse_number(size) == 0.0:
+                self._set(sign * parse_number(price), None, None)
             else:
-                self._set(sign * parse_number(level[0]), level)
+                self._set(sign * parse_number(price), price, size)
         return 0
 
-    cdef int _set(self, double key, object level) except -1:
-        """Set, add or (``level`` None) remove the level at ``key``."""
-        cdef Py_ssize_t lo = 0, hi = self.count, mid
+    cdef int _set(self, double key, object price, object size) except -1:
+        """Set, add or (``price`` None) remove the level at ``key``."""
+        cdef Py_ssize_t lo = 0, hi = self.count, mid, price_length, size_length
+        cdef char* slot
         while lo < hi:
             mid = (lo + hi) >> 1
             if self.keys[mid] < key:
                 lo = mid + 1
             else:
                 hi = mid
-        if lo < self.count and self.keys[lo] == key:
-            if level is None:
-                self._remove(lo)
-            else:
-                Py_INCREF(level)
-                Py_DECREF(<object>self.levels[lo])
-                self.levels[lo] = <PyObject*>level
-            return 0
-        if level is None:
-            return 0
-        if self.count == MAX_SIDE:
-            if lo == self.count:
+        if not (lo < self.count and self.keys[lo] == key):
+            if price is None:
                 return 0
-            self._remove(self.count - 1)
-        elif self.count == self.capacity:
-            self._grow()
-        if lo < self.count:
-            memmove(&self.keys[lo + 1], &self.keys[lo], (self.count - lo) * sizeof(double))
-            memmove(&self.levels[lo + 1], &self.levels[lo], (self.count - lo) * sizeof(PyObject*))
-        Py_INCREF(level)
-        self.keys[lo] = key
-        self.levels[lo] = <PyObject*>level
-        self.count += 1
+            if self.count == MAX_SIDE:
+                if lo == self.count:
+                    return 0
+                self.count -= 1
+            elif self.count == self.capacity:
+                self._grow()
+            if lo < self.count:
+                memmove(&self.keys[lo + 1], &self.keys[lo], (self.count - lo) * sizeof(double))
+                memmove(&self.texts[(lo + 1) * TEXT_SLOT], &self.texts[lo * TEXT_SLOT],
+                        (self.count - lo) * TEXT_SLOT)
+            self.keys[lo] = key
+            self.count += 1
+        elif price is None:
+            self._remove(lo)
+            return 0
+        price_length, size_length = PyUnicode_GET_LENGTH(price), PyUnicode_GET_LENGTH(size)
+        slot = &self.texts[lo * TEXT_SLOT]
+        slot[0] = <char>(price_length + 1 + size_length)
+        memcpy(&slot[1], PyUnicode_DATA(price), price_length)
+        slot[1 + price_length] = c':'
+        memcpy(&slot[2 + price_length], PyUnicode_DATA(size), size_length)
         return 0
 
     cdef void _remove(self, Py_ssize_t at) noexcept:
-        cdef PyObject* gone = self.levels[at]
         cdef Py_ssize_t tail = self.count - at - 1
         if tail > 0:
             memmove(&self.keys[at], &self.keys[at + 1], tail * sizeof(double))
-            memmove(&self.levels[at], &self.levels[at + 1], tail * sizeof(PyObject*))
+            memmove(&self.texts[at * TEXT_SLOT], &self.texts[(at + 1) * TEXT_SLOT], tail * TEXT_SLOT)
         self.count -= 1
-        Py_DECREF(<object>gone)
 
     cdef int _grow(self) except -1:
         cdef Py_ssize_t capacity = min(self.capacity * 2, MAX_SIDE)
         cdef double* keys = <double*>realloc(self.keys, capacity * sizeof(double))
-        cdef PyObject** levels
+        cdef char* texts
         if keys is NULL:
             raise MemoryError()
         self.keys = keys
-        levels = <PyObject**>realloc(self.levels, capacity * sizeof(PyObject*))
-        if levels is NULL:
+        texts = <char*>realloc(self.texts, capacity * TEXT_SLOT)
+        if texts is NULL:
             raise MemoryError()
-        self.levels = levels
+        self.texts = texts
         self.capacity = capacity
         return 0
 
@@ -138,8 +140,7 @@ cdef class TextBook:
         self.book = book
         self.bids = TextSide(True)
         self.asks = TextSide(False)
-        self.buffer_size = 2048
-        self.buffer = <char*>malloc(self.buffer_size)
+        self.buffer = <char*>malloc(2 * LEVELS * TEXT_SLOT)
         if self.buffer is NULL:
             raise MemoryError()
 
@@ -163,35 +164,21 @@ cdef class TextBook:
     cpdef long long checksum(self) except? -1:
         """CRC32 (signed) of the best 25 levels per side, interleaved, in the wire's texts."""
         cdef TextSide bids = self.bids, asks = self.asks
-        cdef Py_ssize_t i, at = 0
+        cdef Py_ssize_t i, at = 0, length
+        cdef char* slot
         cdef unsigned long crc
         for i in range(min(LEVELS, max(bids.count, asks.count))):
             if i < bids.count:
-                at = self._append(at, bids.levels[i])
+                slot = &bids.texts[i * TEXT_SLOT]
+                length = <unsigned char>slot[0]
+                memcpy(&self.buffer[at], &slot[1], length)
+                self.buffer[at + length] = c':'
+                at += length + 1
             if i < asks.count:
-                at = self._append(at, asks.levels[i])
-        crc = crc32(0, <const unsigned char*>self.buffer, <unsigned int>at)
+                slot = &asks.texts[i * TEXT_SLOT]
+                length = <unsigned char>slot[0]
+                memcpy(&self.buffer[at], &slot[1], length)
+                self.buffer[at + length] = c':'
+                at += length + 1
+        crc = crc32(PyBytes_FromStringAndSize(self.buffer, at - 1 if at else 0))
         return <long long>crc - (1LL << 32) if crc >= (1UL << 31) else <long long>crc
-
-    cdef Py_ssize_t _append(self, Py_ssize_t at, PyObject* level) except -1:
-        """Write ``price:size`` of ``level`` at ``at`` (after a ``:`` unless first); the end."""
-        cdef Py_ssize_t j, length
-        cdef const char* text
-        for j in range(2):
-            text = PyUnicode_AsUTF8AndSize(<object>PyList_GET_ITEM(<object>level, j), &length)
-            if at + length + 1 > self.buffer_size:
-                self._reserve(at + length + 1)
-            if at:
-                self.buffer[at] = c':'
-                at += 1
-            memcpy(&self.buffer[at], text, length)
-            at += length
-        return at
-
-    cdef int _reserve(self, Py_ssize_t size) except -1:
-        cdef char* buffer = <char*>realloc(self.buffer, size * 2)
-        if buffer is NULL:
-            raise MemoryError()
-        self.buffer = buffer
-        self.buffer_size = size * 2
-        return 0
