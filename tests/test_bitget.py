@@ -4,6 +4,7 @@ with the adapter frame by frame, and its benchmark streams."""
 from __future__ import annotations
 
 import asyncio
+import random
 import zlib
 
 import orjson
@@ -59,6 +60,28 @@ def test_checksum_uses_the_exchange_texts_and_only_the_best_25_levels():
     asks = [["100.50", "1.500"], *asks]
     assert texts.checksum() == book_checksum(bids, asks)
     assert texts.bids.levels()[:2] == [["100.00", "1.000"], ["98.00", "3.000"]]
+
+
+def test_texts_follow_any_sequence_of_inserts_changes_and_deletes():
+    rng = random.Random(11)
+    texts = TextBook(OrderBook("bitget", "BTC/USDT"))
+    truth: tuple[dict[int, str], dict[int, str]] = ({}, {})
+    for step in range(3000):
+        side = step % 2
+        ticks = rng.randrange(1, 400) * (1 if side else -1) + (1000 if side else 999)
+        size = "0" if rng.random() < 0.35 else f"{rng.randrange(1, 10**6) / 10**4:.4f}"
+        level = [[f"{ticks / 100:.2f}", size]]
+        texts.apply([] if side else level, level if side else [])
+        if size == "0":
+            truth[side].pop(ticks, None)
+        else:
+            truth[side][ticks] = size
+        if step % 500 == 499:
+            texts.load(*([[f"{t / 100:.2f}", z] for t, z in sorted(truth[s].items(), reverse=not s)]
+                         for s in (0, 1)))
+    bids, asks = ([[f"{t / 100:.2f}", z] for t, z in sorted(truth[s].items(), reverse=not s)] for s in (0, 1))
+    assert texts.bids.levels() == bids and texts.asks.levels() == asks and len(bids) > 100
+    assert texts.checksum() == book_checksum(bids, asks)
 
 
 def venue(*symbols: str) -> tuple[Bitget, dict[str, OrderBook], list[OrderBook]]:

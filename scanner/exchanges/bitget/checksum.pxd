@@ -4,7 +4,9 @@ from scanner.book cimport OrderBook
 
 cdef class TextSide:
     cdef double* keys  # prices best first, negated on the bid side so the keys ascend
-    cdef char* texts  # per key, a slot: one length byte, then "price:size" as the wire wrote it
+    cdef int* slots  # per key, its slot in ``texts``
+    cdef char* texts  # slots: one length byte, then "price:size" as the wire wrote it
+    cdef int* spare  # slots not in use (a stack)
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
     cdef readonly bint is_bid
@@ -12,6 +14,7 @@ cdef class TextSide:
     cpdef clear(self)
     cdef int apply(self, list levels) except -1
     cdef int _set(self, double key, object price, object size) except -1
+    cdef char* text(self, Py_ssize_t at) noexcept
     cdef void _remove(self, Py_ssize_t at) noexcept
     cdef int _grow(self) except -1
 

@@ -5,9 +5,10 @@ Bitget signs every ``books`` update with the CRC32 (as a signed 32-bit integer) 
 bids and asks interleaved, ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` (a shorter side's
 missing levels are skipped), written with the exchange's own texts ("0.5000", not "0.5").
 The book holds doubles, so a ``TextBook`` keeps beside it the wire's ``price:size`` text of
-every price, in sorted C arrays like the book's: the text sits in a fixed slot next to its
-neighbours, so a check copies the 25 best of each side from contiguous memory into one
-buffer, with no Python object touched per level, and runs zlib-ng's CRC32 over it.
+every price, in sorted C arrays like the book's: each text sits in a fixed-size slot of its
+side's pool (an insert moves only keys and slot numbers), so a check copies the 25 best of each
+side into one buffer with no Python object touched per level, and runs zlib-ng's SIMD CRC32
+over it.
 """
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdlib cimport free, malloc, realloc
@@ -33,31 +34,39 @@ cdef Py_ssize_t MIN_CAPACITY = 64
 
 
 cdef class TextSide:
-    """One side's wire texts, best first, keyed by price like ``BookSide``."""
+    """One side's wire texts, best first, keyed by price like ``BookSide``; a level's text stays
+    in its slot while the level lives (an insert moves keys and slot numbers only)."""
 
     def __cinit__(self, bint is_bid):
         self.is_bid = is_bid
-        self.count = 0
-        self.capacity = MIN_CAPACITY
-        self.keys = <double*>malloc(self.capacity * sizeof(double))
-        self.texts = <char*>malloc(self.capacity * TEXT_SLOT)
-        if self.keys is NULL or self.texts is NULL:
-            raise MemoryError()
+        self.count = self.capacity = 0
+        self.keys = NULL
+        self.slots = self.spare = NULL
+        self.texts = NULL
+        self._grow()
 
     def __dealloc__(self):
         free(self.keys)
+        free(self.slots)
         free(self.texts)
+        free(self.spare)
 
     def __len__(self) -> int:
         return self.count
 
     cpdef clear(self):
+        cdef Py_ssize_t i
+        for i in range(self.count):
+            self.spare[self.capacity - self.count + i] = self.slots[i]
         self.count = 0
 
     def levels(self) -> list:
         """The ``[price, size]`` texts held, best first."""
-        return [self.texts[i * TEXT_SLOT + 1:i * TEXT_SLOT + 1 + <unsigned char>self.texts[i * TEXT_SLOT]]
-                .decode().split(":") for i in range(self.count)]
+        return [self.text(i)[1:1 + <unsigned char>self.text(i)[0]].decode().split(":")
+                for i in range(self.count)]
+
+    cdef inline char* text(self, Py_ssize_t at) noexcept:
+        return &self.texts[self.slots[at] * TEXT_SLOT]
 
     cdef int apply(self, list levels) except -1:
         """Apply wire levels ``[[price, size], ...]`` (size 0 deletes); ValueError for a level
@@ -91,20 +100,20 @@ cdef class TextSide:
             if self.count == MAX_SIDE:
                 if lo == self.count:
                     return 0
-                self.count -= 1
+                self._remove(self.count - 1)
             elif self.count == self.capacity:
                 self._grow()
             if lo < self.count:
                 memmove(&self.keys[lo + 1], &self.keys[lo], (self.count - lo) * sizeof(double))
-                memmove(&self.texts[(lo + 1) * TEXT_SLOT], &self.texts[lo * TEXT_SLOT],
-                        (self.count - lo) * TEXT_SLOT)
+                memmove(&self.slots[lo + 1], &self.slots[lo], (self.count - lo) * sizeof(int))
             self.keys[lo] = key
+            self.slots[lo] = self.spare[self.capacity - self.count - 1]
             self.count += 1
         elif price is None:
             self._remove(lo)
             return 0
         price_length, size_length = PyUnicode_GET_LENGTH(price), PyUnicode_GET_LENGTH(size)
-        slot = &self.texts[lo * TEXT_SLOT]
+        slot = self.text(lo)
         slot[0] = <char>(price_length + 1 + size_length)
         memcpy(&slot[1], PyUnicode_DATA(price), price_length)
         slot[1 + price_length] = c':'
@@ -113,22 +122,35 @@ cdef class TextSide:
 
     cdef void _remove(self, Py_ssize_t at) noexcept:
         cdef Py_ssize_t tail = self.count - at - 1
+        self.spare[self.capacity - self.count] = self.slots[at]
         if tail > 0:
             memmove(&self.keys[at], &self.keys[at + 1], tail * sizeof(double))
-            memmove(&self.texts[at * TEXT_SLOT], &self.texts[(at + 1) * TEXT_SLOT], tail * TEXT_SLOT)
+            memmove(&self.slots[at], &self.slots[at + 1], tail * sizeof(int))
         self.count -= 1
 
     cdef int _grow(self) except -1:
-        cdef Py_ssize_t capacity = min(self.capacity * 2, MAX_SIDE)
-        cdef double* keys = <double*>realloc(self.keys, capacity * sizeof(double))
-        cdef char* texts
-        if keys is NULL:
+        """Room for twice as many levels; called only when every slot is in use, so the spare
+        stack (its top at ``spare[capacity - count - 1]``) becomes just the new slots."""
+        cdef Py_ssize_t capacity = min(max(self.capacity * 2, MIN_CAPACITY), MAX_SIDE), i
+        cdef void* keys = realloc(self.keys, capacity * sizeof(double))
+        cdef void* slots
+        cdef void* texts
+        cdef void* spare
+        if keys is not NULL:
+            self.keys = <double*>keys
+        slots = realloc(self.slots, capacity * sizeof(int))
+        if slots is not NULL:
+            self.slots = <int*>slots
+        texts = realloc(self.texts, capacity * TEXT_SLOT)
+        if texts is not NULL:
+            self.texts = <char*>texts
+        spare = realloc(self.spare, capacity * sizeof(int))
+        if spare is not NULL:
+            self.spare = <int*>spare
+        if keys is NULL or slots is NULL or texts is NULL or spare is NULL:
             raise MemoryError()
-        self.keys = keys
-        texts = <char*>realloc(self.texts, capacity * TEXT_SLOT)
-        if texts is NULL:
-            raise MemoryError()
-        self.texts = texts
+        for i in range(capacity - self.capacity):
+            self.spare[i] = <int>(self.capacity + i)
         self.capacity = capacity
         return 0
 
@@ -169,13 +191,13 @@ cdef class TextBook:
         cdef unsigned long crc
         for i in range(min(LEVELS, max(bids.count, asks.count))):
             if i < bids.count:
-                slot = &bids.texts[i * TEXT_SLOT]
+                slot = bids.text(i)
                 length = <unsigned char>slot[0]
                 memcpy(&self.buffer[at], &slot[1], length)
                 self.buffer[at + length] = c':'
                 at += length + 1
             if i < asks.count:
-                slot = &asks.texts[i * TEXT_SLOT]
+                slot = asks.text(i)
                 length = <unsigned char>slot[0]
                 memcpy(&self.buffer[at], &slot[1], length)
                 self.buffer[at + length] = c':'
