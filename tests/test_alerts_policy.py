@@ -12,6 +12,7 @@ from scanner.alerts.health import FeedHealth, HealthMonitor, HealthThresholds
 from scanner.alerts.policy import MAX_BACKOFF_FACTOR, TargetPolicy, TokenBucket
 from scanner.config import WebhookConfig
 from scanner.engine.opportunity import EventType
+from scanner.exchanges import NAMES
 
 T0 = 1_000_000.0
 
@@ -267,7 +268,7 @@ def test_webhook_config_validation():
         "c.toml: 'alerts.webhooks.a.events': unknown event type 'feed.dwon'; did you mean 'feed.down'?",
         "c.toml: 'alerts.webhooks.a.events': 'opportunity.closed' needs 'opportunity.opened' (a close is sent"
         " only after its open)",
-        "c.toml: 'alerts.webhooks.b.exchanges': unknown exchange 'binanse' (supported: binance, okx, bybit)",
+        f"c.toml: 'alerts.webhooks.b.exchanges': unknown exchange 'binanse' (supported: {', '.join(NAMES)})",
         "c.toml: 'alerts.webhooks.b.rate_limit_per_second' must be greater than 0",
         "c.toml: 'alerts.webhooks.b.cooldown_seconds' must be 0 or more",
     ]
