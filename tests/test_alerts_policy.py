@@ -14,6 +14,7 @@ from scanner.alerts.policy import MAX_BACKOFF_FACTOR, TargetPolicy, TokenBucket
 from scanner.config import WebhookConfig
 from scanner.exchanges import NAMES
 from scanner.engine.opportunity import EventType
+from scanner.exchanges import NAMES
 
 T0 = 1_000_000.0
 

@@ -12,11 +12,11 @@ import pytest
 
 from reference_book import ReferenceBook
 from samples import sample
-from tests.markets import spot_book
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.coinbase.feed import Coinbase
 from scanner.feeds import FeedError, FeedStats
 from scanner.feeds.runner import FeedRunner
+from tests.markets import spot_book
 
 RECORDED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "recorded"
 STAMP = "2026-08-09T21:05:48.483587501Z"

@@ -223,8 +223,15 @@ class TestCoinbase(ExchangeContract):
     exchange = "coinbase"
     sequence_per_connection = True
     dislocation_bps = 250  # Coinbase's retail taker fee is 1.2%
+
+
 class TestGate(ExchangeContract):
     exchange = "gate"
+
+
+class TestBitget(ExchangeContract):
+    exchange = "bitget"
+    checksum = True
 
 
 def test_every_registered_exchange_runs_the_contract():

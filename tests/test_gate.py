@@ -8,10 +8,10 @@ import time
 import orjson
 import pytest
 
-from tests.markets import spot_book
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.gate.feed import Gate
 from scanner.feeds import FeedError
+from tests.markets import spot_book
 from tests.samples import sample
 
 # Gate's docs, "Order Book V2 API" and "Application ping pong" (whitespace removed)

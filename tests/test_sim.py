@@ -498,9 +498,11 @@ async def test_crossed_fault_reaches_the_wire(sim):
 
 def test_inject_rejects_unknown_names(sim):
     assert set(FAULTS) == {"disconnect", "stall", "gap", "malformed", "error_event", "shutdown",
-                           "crossed", "bad_rest"}
+                           "crossed", "bad_rest", "bad_checksum"}
     with pytest.raises(ValueError):
         sim.inject("binance", "meteor")
+    with pytest.raises(ValueError, match="no checksum"):
+        sim.inject("okx", "bad_checksum")
     with pytest.raises(ValueError):
         sim.inject("kraken", "gap")
     with pytest.raises(ValueError):

@@ -9,8 +9,9 @@ and unknown transfer paths are exercised:
   okx SOL/SOL deposit closed (transfers of SOL into OKX are blocked),
   bybit ETH/BASE withdrawal closed (routes out of Bybit fall back to ARBITRUM),
   bybit XRP/XRP status unknown, okx DOT/DOT deposit unknown.
-Kraken and Coinbase publish no per-network withdrawal data, and Gate's needs an API key, so they
-carry markets only (Gate's taker fee: 0.2%, its regular-account spot tier as ccxt lists it).
+Kraken and Coinbase publish no per-network withdrawal data, and Gate's and Bitget's need an API
+key, so they carry markets only (Gate's taker fee: 0.2%, its regular-account spot tier as ccxt
+lists it; Bitget's 0.1%).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo
 COMPILED_AT = 1748736000.0  # 2025-06-01T00:00:00Z
 
 TAKER = {"binance": 0.001, "okx": 0.001, "bybit": 0.001, "kraken": 0.004, "coinbase": 0.012,
-         "gate": 0.002}
+         "gate": 0.002, "bitget": 0.001}
 
 # symbol: (exchange id, price tick, amount step, min notional in quote)
 MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
@@ -79,6 +80,15 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAX_USDT", 0.01, 0.001, 3), "DOT/USDT": ("DOT_USDT", 0.001, 0.001, 3),
         "USDC/USDT": ("USDC_USDT", 0.0001, 0.001, 3), "BTC/USDC": ("BTC_USDC", 0.1, 0.000001, 3),
         "ETH/USDC": ("ETH_USDC", 0.01, 0.0001, 3),
+    },
+    "bitget": {
+        "BTC/USDT": ("BTCUSDT", 0.01, 0.000001, 1), "ETH/USDT": ("ETHUSDT", 0.01, 0.0001, 1),
+        "SOL/USDT": ("SOLUSDT", 0.001, 0.001, 1), "XRP/USDT": ("XRPUSDT", 0.0001, 0.01, 1),
+        "DOGE/USDT": ("DOGEUSDT", 0.00001, 0.1, 1), "ADA/USDT": ("ADAUSDT", 0.0001, 0.01, 1),
+        "LTC/USDT": ("LTCUSDT", 0.01, 0.0001, 1), "LINK/USDT": ("LINKUSDT", 0.001, 0.01, 1),
+        "AVAX/USDT": ("AVAXUSDT", 0.001, 0.01, 1), "DOT/USDT": ("DOTUSDT", 0.001, 0.01, 1),
+        "USDC/USDT": ("USDCUSDT", 0.0001, 0.01, 1), "BTC/USDC": ("BTCUSDC", 0.01, 0.000001, 1),
+        "ETH/USDC": ("ETHUSDC", 0.01, 0.0001, 1),
     },
 }
 

@@ -2,7 +2,7 @@
 ``EXCHANGES``; adding an exchange is a package here and one line below."""
 from __future__ import annotations
 
-from . import binance, bybit, coinbase, gate, okx
+from . import binance, bitget, bybit, coinbase, gate, okx
 from .profile import ExchangeProfile
 
 PROFILES = (
@@ -11,6 +11,7 @@ PROFILES = (
     bybit.PROFILE,
     coinbase.PROFILE,
     gate.PROFILE,
+    bitget.PROFILE,
 )
 EXCHANGES: dict[str, ExchangeProfile] = {profile.name: profile for profile in PROFILES}
 NAMES: tuple[str, ...] = tuple(EXCHANGES)

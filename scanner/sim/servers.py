@@ -22,7 +22,8 @@ from .protocol import Connection, ExchangeStats, Subscriber, Venue
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("disconnect", "stall", "gap", "malformed", "error_event", "shutdown", "crossed", "bad_rest")
+FAULTS = ("disconnect", "stall", "gap", "malformed", "error_event", "shutdown", "crossed", "bad_rest",
+          "bad_checksum")
 TICK_SECONDS = 0.01  # model step and push cadence; top-of-book frames coalesce per tick
 MAX_STEP_SECONDS = 1.0  # after a long event-loop block the model jumps at most this far
 STALL_SECONDS = 10.0
@@ -177,6 +178,12 @@ class SimulatedExchanges:
             self._shutdown(venue, conns)
         elif fault == "bad_rest":
             venue.cut_answers += 1
+        elif fault == "bad_checksum":
+            corrupt = getattr(venue, "corrupt_checksum", None)
+            if corrupt is None:
+                raise ValueError(f"{exchange}'s book channel carries no checksum")
+            for name in symbols:
+                corrupt(name)
         else:
             for name in symbols:
                 self.model.cross(exchange, name, CROSSED_SECONDS if seconds is None else seconds)
