@@ -22,7 +22,8 @@ from .protocol import Connection, ExchangeStats, Subscriber, Venue
 
 log = logging.getLogger(__name__)
 
-FAULTS = ("disconnect", "stall", "gap", "malformed", "error_event", "shutdown", "crossed", "bad_rest")
+FAULTS = ("disconnect", "stall", "gap", "malformed", "error_event", "shutdown", "crossed", "bad_rest",
+          "bad_checksum")
 TICK_SECONDS = 0.01  # model step and push cadence; top-of-book frames coalesce per tick
 MAX_STEP_SECONDS = 1.0  # after a long event-loop block the model jumps at most this far
 STALL_SECONDS = 10.0
@@ -173,6 +174,9 @@ class SimulatedExchanges:
             self._shutdown(venue, conns)
         elif fault == "bad_rest":
             venue.cut_answers += 1
+        elif fault == "bad_checksum":
+            for name in symbols:
+                venue.corrupt_checksum(name)
         else:
             for name in symbols:
                 self.model.cross(exchange, name, CROSSED_SECONDS if seconds is None else seconds)
