@@ -13,6 +13,7 @@ import pytest
 
 import scanner.metadata
 from scanner.cli import main
+from scanner.exchanges import NAMES
 from scanner.record import Recorder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,9 +53,9 @@ CONFIGS = [
     ("no symbols", "[scanner]\nsymbols = []\n", "'scanner.symbols': no symbol; list at least one"),
     ("unlisted symbol", '[scanner]\nsymbols = ["BTC/USDT", "NOPE/USDT"]\n',
      "NOPE/USDT is not listed on any enabled exchange"),
-    ("one exchange", "[exchanges.okx]\nenabled = false\n[exchanges.bybit]\nenabled = false\n",
+    ("one exchange", "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES if n != "binance"),
      "exchanges: 1 enabled (binance)"),
-    ("no exchange", "".join(f"[exchanges.{n}]\nenabled = false\n" for n in ("binance", "okx", "bybit")),
+    ("no exchange", "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES),
      "exchanges: 0 enabled (none)"),
     ("unknown exchange", "[exchanges.binanse]\n", "did you mean 'binance'?"),
     ("ws url scheme", '[exchanges.okx]\nws_url = "https://ws.okx.com/ws/v5/public"\n',
@@ -64,7 +65,7 @@ CONFIGS = [
     ("url without host", '[exchanges.bybit]\nws_url = "wss://"\n', "'exchanges.bybit.ws_url'"),
     ("metrics host", '[metrics]\nhost = "my laptop"\n', "'metrics.host': 'my laptop' is not an IP address"),
     ("metrics port", "[metrics]\nport = 70000\n", "'metrics.port' must be between 1 and 65535"),
-    ("book depth", "[scanner]\nbook_depth = 0\n", "'scanner.book_depth' must be greater than 0"),
+    ("book depth", "[scanner]\nbook_depth = 0\n", "unknown key 'scanner.book_depth'"),
     ("webhook scheme", '[alerts.webhooks.desk]\nurl = "ftp://example.invalid/hook"\n',
      "alerts.webhooks.desk: url is not an http(s) URL"),
     ("webhook format", HOOK + 'format = "slak"\n', "'slak' is not one of json, slack"),
@@ -106,10 +107,10 @@ COMMANDS = [
     ("record folder missing", {}, ["record", "{d}/nowhere/r.jsonl.gz", "--duration", "1", "--demo"],
      "argument output: directory {d}/nowhere of {d}/nowhere/r.jsonl.gz does not exist"),
     ("record into a folder", {"sub/": ""}, ["record", "{d}/sub", "--duration", "1"], "{d}/sub is a directory"),
-    ("record one exchange", {"c.toml": "[exchanges.okx]\nenabled = false\n[exchanges.bybit]\nenabled = false\n"},
+    ("record one exchange", {"c.toml": "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES if n != "binance")},
      ["record", "{d}/r.jsonl", "--duration", "1", "--demo", "--config", "{d}/c.toml"], "1 enabled (binance)"),
-    ("refresh unsupported", {}, ["markets", "refresh", "--exchanges", "binance,kraken"],
-     "argument --exchanges: 'kraken' is not supported (supported: binance, okx, bybit)"),
+    ("refresh unsupported", {}, ["markets", "refresh", "--exchanges", "binance,mexc"],
+     f"argument --exchanges: 'mexc' is not supported (supported: {', '.join(NAMES)})"),
     ("refresh no exchange", {}, ["markets", "refresh", "--exchanges", ","], "no exchange is not supported"),
     ("show unknown exchange", {}, ["markets", "show", "--exchange", "nope"], "no metadata for exchange 'nope'"),
     ("show unknown asset", {}, ["markets", "show", "--asset", "nope"], "no market or network for asset 'NOPE'"),
@@ -134,7 +135,7 @@ COMMANDS = [
     ("bench json folder missing", {}, ["bench", "--json", "{d}/no/b.json"], "argument --json: directory {d}/no"),
     ("bench frames", {}, ["bench", "--frames", "0"], "argument --frames: must be at least 1, got 0"),
     ("bench rate", {}, ["bench", "--rate", "-1"], "argument --rate: must be a positive number"),
-    ("bench exchange", {}, ["bench", "--exchanges", "kraken"], "'kraken' is not supported"),
+    ("bench exchange", {}, ["bench", "--exchanges", "mexc"], "'mexc' is not supported"),
 ]
 
 

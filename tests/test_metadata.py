@@ -18,6 +18,7 @@ from samples import DATA
 from scanner.cli import main
 from scanner.engine.costs import CostModel
 from scanner.engine.opportunity import TransferStatus
+from scanner.exchanges import NAMES
 from scanner.metadata import (
     ExchangeMetadata, MarketInfo, Metadata, MetadataError, NetworkInfo, Status, TransferRoute, describe,
     load_metadata, refresh,
@@ -413,7 +414,7 @@ def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
     from scanner.cli import main
 
     fakes = FakeExchanges({}, failing={name: ccxt.ExchangeNotAvailable(f"{name} is down")
-                                       for name in ("binance", "okx", "bybit")})
+                                       for name in NAMES})
     monkeypatch.setattr(scanner.metadata, "_ccxt_exchange", fakes)
 
     assert main(["markets", "refresh"]) == 1  # the enabled exchanges
@@ -421,15 +422,15 @@ def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert out == "" and "cached" not in err and not cli_cache.exists()
     assert err.splitlines() == [f"arbscan: {name}: refresh failed, kept the previous data: ExchangeNotAvailable:"
-                                f" {name} is down" for name in ("binance", "okx", "bybit")]
+                                f" {name} is down" for name in NAMES]
 
 
 def test_refresh_refuses_an_unsupported_exchange_before_any_network_call(cli_cache, capsys):
     from scanner.cli import main
 
-    assert main(["markets", "refresh", "--exchanges", "okx,kraken"]) == 2  # no_ccxt would raise
+    assert main(["markets", "refresh", "--exchanges", "okx,mexc"]) == 2  # no_ccxt would raise
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "'kraken' is not supported (supported: binance, okx, bybit)" in err
+    assert err.count("\n") == 1 and f"'mexc' is not supported (supported: {', '.join(NAMES)})" in err
     assert not cli_cache.exists()
 
 

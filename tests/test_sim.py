@@ -12,6 +12,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 
+from scanner.exchanges import NAMES
 from scanner.sim import FAULTS, SimulatedExchanges
 from scanner.exchanges.bybit import sim as bybit_protocol
 from scanner.exchanges.okx import sim as okx_protocol
@@ -497,11 +498,13 @@ async def test_crossed_fault_reaches_the_wire(sim):
 
 def test_inject_rejects_unknown_names(sim):
     assert set(FAULTS) == {"disconnect", "stall", "gap", "malformed", "error_event", "shutdown",
-                           "crossed", "bad_rest"}
+                           "crossed", "bad_rest", "bad_checksum"}
     with pytest.raises(ValueError):
         sim.inject("binance", "meteor")
     with pytest.raises(ValueError):
-        sim.inject("kraken", "gap")
+        sim.inject("mexc", "gap")
+    with pytest.raises(ValueError, match="okx's book channel carries no checksum"):
+        sim.inject("okx", "bad_checksum", "BTC/USDT")
     with pytest.raises(ValueError):
         sim.inject("okx", "gap", symbol="NOPE/USDT")
 
@@ -518,7 +521,7 @@ def test_same_seed_same_frames():
     first = run_by_hand(5, 150)
     assert first == run_by_hand(5, 150)
     assert first != run_by_hand(6, 150)
-    assert {exchange for exchange, _ in first} == {"binance", "okx", "bybit"}
+    assert {exchange for exchange, _ in first} == set(NAMES)
 
 
 def test_hand_stepped_frames_rebuild_every_book():
