@@ -1,25 +1,63 @@
 # cython: language_level=3
 """Kraken's book checksum over the scanner's own book, the depth cut, and Kraken's timestamps
-(compiled with Cython: these run on every book message).
+(compiled with Cython: these run on every book message, in C).
 
 Kraken's checksum is a CRC32 of the top 10 asks (best first) then the top 10 bids, each level's
 price and quantity as Kraken prints them with the ``.`` removed and leading zeros stripped.
 Kraken prints every number of a pair with fixed decimals (``0.10000000``), so that text is the
 decimal digits of ``round(value * 10**decimals)``: exact from the book's doubles for every
-number whose digits, decimals included, fit in 51 bits (15 significant digits and more), which
-is every price and quantity a double can hold distinctly. The decimals are learned from the
+number whose digits, decimals included, stay below 2**51 (every number of 15 significant
+digits, and most of 16). The decimals are learned from the
 exchange's own texts (a snapshot's numbers), not assumed.
 """
-from cpython.bytes cimport PyBytes_FromStringAndSize
+from libc.stdint cimport uint32_t
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.math cimport fma, nearbyint
-from zlib import crc32
+from libc.string cimport memcpy
 
 cdef enum:
     CHECKSUM_LEVELS = 10  # levels per side the checksum covers
 cdef int MAX_DECIMALS = 18  # 10**18 units still fit an unsigned 64-bit integer
 cdef double[19] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
                          1e13, 1e14, 1e15, 1e16, 1e17, 1e18]
+
+
+cdef uint32_t[8][256] CRC_TABLE  # CRC32 (zlib's polynomial), slicing by 8 bytes
+
+
+cdef void _crc_tables() noexcept:
+    cdef uint32_t crc
+    cdef int i, k
+    for i in range(256):
+        crc = i
+        for k in range(8):
+            crc = (crc >> 1) ^ (0xEDB88320 if crc & 1 else 0)
+        CRC_TABLE[0][i] = crc
+    for i in range(256):
+        for k in range(1, 8):
+            CRC_TABLE[k][i] = (CRC_TABLE[k - 1][i] >> 8) ^ CRC_TABLE[0][CRC_TABLE[k - 1][i] & 0xFF]
+
+
+_crc_tables()
+
+
+cdef uint32_t _crc32(const unsigned char* data, Py_ssize_t length) noexcept:
+    """``zlib.crc32`` of ``data``, in C (no bytes object, no call through Python)."""
+    cdef uint32_t crc = 0xFFFFFFFF, one, two
+    while length >= 8:
+        one = crc ^ (data[0] | (<uint32_t>data[1] << 8) | (<uint32_t>data[2] << 16)
+                     | (<uint32_t>data[3] << 24))
+        two = data[4] | (<uint32_t>data[5] << 8) | (<uint32_t>data[6] << 16) | (<uint32_t>data[7] << 24)
+        crc = (CRC_TABLE[7][one & 0xFF] ^ CRC_TABLE[6][(one >> 8) & 0xFF]
+               ^ CRC_TABLE[5][(one >> 16) & 0xFF] ^ CRC_TABLE[4][one >> 24]
+               ^ CRC_TABLE[3][two & 0xFF] ^ CRC_TABLE[2][(two >> 8) & 0xFF]
+               ^ CRC_TABLE[1][(two >> 16) & 0xFF] ^ CRC_TABLE[0][two >> 24])
+        data += 8
+        length -= 8
+    while length:
+        crc = (crc >> 8) ^ CRC_TABLE[0][(crc ^ data[0]) & 0xFF]
+        data += 1
+        length -= 1
+    return crc ^ 0xFFFFFFFF
 
 
 def decimals(str text) -> int:
@@ -63,7 +101,7 @@ cdef class Printing:
             raise ValueError(f"{book.symbol}: how Kraken prints its numbers is not known yet")
         length = self._side(book.asks, 1.0, text, length)
         length = self._side(book.bids, -1.0, text, length)
-        return crc32(PyBytes_FromStringAndSize(text, length))
+        return _crc32(<unsigned char*>text, length)
 
     cdef Py_ssize_t _side(self, BookSide side, double sign, char* text, Py_ssize_t length) noexcept:
         cdef Py_ssize_t i
@@ -74,31 +112,35 @@ cdef class Printing:
 
 
 cdef inline unsigned long long _units(double value, double scale) noexcept:
-    """``value * scale`` rounded to the nearest integer, from the exact product (fma gives the
-    rounding error of the multiplication)."""
-    cdef double product = value * scale
-    cdef double rounded = nearbyint(product)
-    cdef double excess = (product - rounded) + fma(value, scale, -product)
-    if excess > 0.5:
-        rounded += 1.0
-    elif excess < -0.5:
-        rounded -= 1.0
-    return <unsigned long long>rounded
+    """``value * scale`` rounded to the nearest integer. The product is within ``m * 2**-52``
+    of the printed digits ``m`` (the double's and the multiplication's rounding), so below
+    2**51 rounding it gives ``m`` exactly."""
+    return <unsigned long long>(value * scale + 0.5)
+
+
+cdef char* PAIRS = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
 
 cdef inline Py_ssize_t _digits(char* text, Py_ssize_t at, unsigned long long units) noexcept:
-    """Append the decimal digits of ``units`` (none for 0: all its zeros are leading)."""
-    cdef char[20] reversed_digits
-    cdef int n = 0
-    while units:
-        reversed_digits[n] = c'0' + <char>(units % 10)
-        units //= 10
-        n += 1
-    while n:
+    """Append the decimal digits of ``units`` (none for 0: all its zeros are leading), two at a
+    time from the right."""
+    cdef char[20] tail
+    cdef int n = 20, pair
+    while units >= 100:
+        pair = <int>(units % 100) * 2
+        units //= 100
+        n -= 2
+        tail[n] = PAIRS[pair]
+        tail[n + 1] = PAIRS[pair + 1]
+    if units >= 10:
+        n -= 2
+        tail[n] = PAIRS[units * 2]
+        tail[n + 1] = PAIRS[units * 2 + 1]
+    elif units:
         n -= 1
-        text[at] = reversed_digits[n]
-        at += 1
-    return at
+        tail[n] = c'0' + <char>units
+    memcpy(&text[at], &tail[n], 20 - n)
+    return at + 20 - n
 
 
 cpdef list levels(list rows):

@@ -98,7 +98,7 @@ class Kraken(Venue):
             timestamp = data.get("timestamp")
             exchange_time = parse_timestamp(timestamp) if timestamp is not None else 0.0
             checksum = data["checksum"]
-            if not printing.known:
+            if printing.price_decimals < 0 or printing.qty_decimals < 0:
                 self._learn(printing, data["symbol"], frame)
         except MALFORMED as exc:
             raise BookError(book.symbol, "malformed", repr(exc)) from exc
@@ -115,8 +115,7 @@ class Kraken(Venue):
             if data["symbol"] == symbol:
                 printing.learn(levels(data["bids"]), levels(data["asks"]))
 
-    @staticmethod
-    def _verify(book: OrderBook, printing: Printing, checksum: object) -> None:
+    def _verify(self, book: OrderBook, printing: Printing, checksum: object) -> None:
         ours = printing.checksum(book)
         if ours != checksum:
             raise BookError(book.symbol, "checksum", f"Kraken's {checksum}, the book's {ours}")
