@@ -96,6 +96,22 @@ def test_update_is_applied_then_checked_and_a_wrong_checksum_resyncs_that_book()
     assert (error.value.symbol, error.value.reason) == ("GST/USD", "checksum")
 
 
+def test_a_book_crossed_by_a_lost_update_resyncs_for_the_checksum_a_crossed_exchange_for_crossed():
+    venue, book, bids, asks = gst_venue()
+    lost_asks = asks[1:]  # a lost update deleted the 0.017 ask; the next one bids there
+    bid = [("0.017", "5.00000000")]
+    with pytest.raises(BookError) as error:
+        venue.handle(book_frame("update", "GST/USD", bid, [], checksum(bid + bids, lost_asks),
+                                "2023-10-06T17:35:55.440295Z"), 2.0)
+    assert error.value.reason == "checksum"
+    venue, book, bids, asks = gst_venue()
+    bid = [("0.018", "5.00000000")]  # Kraken's own book crossed: its checksum agrees
+    with pytest.raises(BookError) as error:
+        venue.handle(book_frame("update", "GST/USD", bid, [], checksum(bid + bids, asks),
+                                "2023-10-06T17:35:55.440295Z"), 2.0)
+    assert error.value.reason == "crossed"
+
+
 def test_levels_pushed_past_the_subscribed_depth_are_cut():
     venue, books, _ = kraken("BTC/USD")
     bids = [(f"{50000 - i}.0", "1.00000000") for i in range(BOOK_DEPTH)]

@@ -103,7 +103,13 @@ class Kraken(Venue):
         except MALFORMED as exc:
             raise BookError(book.symbol, "malformed", repr(exc)) from exc
         seq = book.seq + 1  # Kraken numbers nothing: the checksum proves the chain
-        book.apply_next(bids, asks, book.seq, seq, seq, received_at, exchange_time)
+        try:
+            book.apply_next(bids, asks, book.seq, seq, seq, received_at, exchange_time)
+        except BookError as error:
+            if error.reason == "crossed":  # crossed by an update we missed, or truly crossed?
+                truncate(book, BOOK_DEPTH)
+                self._verify(book, printing, checksum)
+            raise
         truncate(book, BOOK_DEPTH)
         self._verify(book, printing, checksum)
         self.on_book(book)
