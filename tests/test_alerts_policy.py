@@ -7,6 +7,7 @@ import random
 import pytest
 
 from alerts_harness import make_event
+from scanner.exchanges import NAMES
 from scanner.alerts.delivery import Backoff, body_retry_after, classify, parse_retry_after
 from scanner.alerts.health import FeedHealth, HealthMonitor, HealthThresholds
 from scanner.alerts.policy import MAX_BACKOFF_FACTOR, TargetPolicy, TokenBucket
@@ -267,7 +268,7 @@ def test_webhook_config_validation():
         "c.toml: 'alerts.webhooks.a.events': unknown event type 'feed.dwon'; did you mean 'feed.down'?",
         "c.toml: 'alerts.webhooks.a.events': 'opportunity.closed' needs 'opportunity.opened' (a close is sent"
         " only after its open)",
-        "c.toml: 'alerts.webhooks.b.exchanges': unknown exchange 'binanse' (supported: binance, okx, bybit)",
+        f"c.toml: 'alerts.webhooks.b.exchanges': unknown exchange 'binanse' (supported: {', '.join(NAMES)})",
         "c.toml: 'alerts.webhooks.b.rate_limit_per_second' must be greater than 0",
         "c.toml: 'alerts.webhooks.b.cooldown_seconds' must be 0 or more",
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from scanner.exchanges import NAMES
 from scanner.alerts.formats import sign, signing_key
 from scanner.app import Scanner
 from scanner.config import Config
@@ -63,7 +64,7 @@ async def test_healthz_and_readyz_follow_the_books():
     """Before any exchange is reachable /readyz answers 503 naming each exchange, once every
     exchange's books are live 200, and 503 again when the exchanges go away; /healthz and the
     image's health check pass throughout."""
-    ports = {name: free_port() for name in ("binance", "okx", "bybit")}
+    ports = {name: free_port() for name in NAMES}
     sim = SimulatedExchanges(symbols=SYMBOLS, seed=3, dislocation_every=None, ports=ports)
     config = Config()
     config.scanner.symbols = list(SYMBOLS)
@@ -77,14 +78,12 @@ async def test_healthz_and_readyz_follow_the_books():
     try:
         status, body = await wait_for(lambda: get(f"{base}/readyz"), 10, "the metrics server")
         assert status == 503
-        assert body.splitlines() == ["not ready", "binance: 0 of 2 books live", "okx: 0 of 2 books live",
-                                     "bybit: 0 of 2 books live"]
+        assert body.splitlines() == ["not ready", *(f"{name}: 0 of 2 books live" for name in NAMES)]
         assert await get(f"{base}/healthz") == (200, "ok\n")
         assert await run_healthcheck(port) == 0
         await sim.start()
         status, body = await wait_for(lambda: _ready(base), 30, "/readyz to answer 200")
-        assert body.splitlines() == ["ready", "binance: 2 of 2 books live", "okx: 2 of 2 books live",
-                                     "bybit: 2 of 2 books live"]
+        assert body.splitlines() == ["ready", *(f"{name}: 2 of 2 books live" for name in NAMES)]
         await sim.stop()
         await wait_for(lambda: _status(f"{base}/readyz", 503), 10, "/readyz to answer 503 again")
         assert await get(f"{base}/healthz") == (200, "ok\n")
@@ -136,7 +135,7 @@ async def test_first_scrape_of_the_demo(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
-    exchanges = ("binance", "okx", "bybit")
+    exchanges = NAMES
     assert samples(text, "arbscan_feed_errors_total") == {
         (("exchange", e), ("kind", k)): 0.0 for e in exchanges for k in FEED_ERROR_KINDS}
     assert set(FEED_ERROR_KINDS) == {"malformed", "disconnect", "silent", "resync", "error"}

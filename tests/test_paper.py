@@ -483,7 +483,7 @@ def test_report_shows_a_residual_closed_at_a_gain_as_a_positive_pnl(rig):
 def test_report_values_every_asset_with_a_book_in_the_reporting_currency(tmp_path):
     sched = VirtualScheduler(start_wall=1.7e9, start_monotonic=T0)
     symbols = ["BTC/USDT", "ETH/USDT"]
-    store = BookStore({"a": symbols, "b": symbols}, 50, {"a": 60.0, "b": 60.0})
+    store = BookStore({"a": symbols, "b": symbols}, {"a": 60.0, "b": 60.0})
     for (exchange, symbol), book in store.books.items():
         mid = (60000 if symbol == "BTC/USDT" else 3000) + (10 if exchange == "b" else 0)
         book.load_snapshot([[str(mid - 5), "1"]], [[str(mid + 5), "1"]], 1, 1, T0)

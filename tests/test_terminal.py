@@ -16,6 +16,7 @@ import threading
 import pytest
 from rich.console import Console
 
+from scanner.exchanges import NAMES
 from scanner.app import Scanner
 from scanner.clock import VirtualScheduler
 from scanner.config import Config, WebhookConfig
@@ -43,7 +44,7 @@ def scanner(tmp_path):
     config.paper.enabled = True
     config.paper.ledger_path = str(tmp_path / "paper.sqlite")
     config.paper.balances = {ex: {"USDT": 1e6, "BTC": 10.0, "SOL": 1e4, "DOGE": 1e7, "XRP": 1e7}
-                             for ex in ("binance", "okx", "bybit")}
+                             for ex in NAMES}
     scheduler = VirtualScheduler(start_wall=1.78e9, start_monotonic=100.0)
     scanner = Scanner(config, load_metadata(tmp_path / "absent.json"), scheduler=scheduler, live=False)
     for symbol, books in BOOKS.items():
@@ -97,7 +98,7 @@ def test_view_fits_the_width_with_whole_numbers_a_status_line_and_set_apart_rows
     assert trades > 0  # the paper trader took the opened opportunities
     paper = f"paper PnL {float(scanner.paper.pnl()):+,.2f} USDT ({trades} trades)"
     for item in ("metadata bundled, ", "min net 0.00 USDT / 0.0 bps", "cap 10,000 USDT", "max gross 500 bps",
-                 "4 symbols on 3 exchanges", paper, "Ctrl-C to stop"):
+                 f"4 symbols on {len(NAMES)} exchanges", paper, "Ctrl-C to stop"):
         assert item in status, (item, status)
     header = next(i for i, line in enumerate(lines) if line.startswith("symbol "))
     units = lines[header + 1].split()  # under the amounts, each in its column's width
