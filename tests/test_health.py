@@ -82,8 +82,9 @@ async def test_healthz_and_readyz_follow_the_books():
         assert await get(f"{base}/healthz") == (200, "ok\n")
         assert await run_healthcheck(port) == 0
         await sim.start()
-        status, body = await wait_for(lambda: _ready(base), 30, "/readyz to answer 200")
-        assert body.splitlines() == ["ready", *(f"{name}: 2 of 2 books live" for name in NAMES)]
+        everything = ["ready", *(f"{name}: 2 of 2 books live" for name in NAMES)]
+        await wait_for(lambda: _ready(base), 30, "/readyz to answer 200")  # one live book per exchange
+        await wait_for(lambda: _ready(base, everything), 30, "every book to be live")
         await sim.stop()
         await wait_for(lambda: _status(f"{base}/readyz", 503), 10, "/readyz to answer 503 again")
         assert await get(f"{base}/healthz") == (200, "ok\n")
@@ -95,9 +96,10 @@ async def test_healthz_and_readyz_follow_the_books():
     assert await run_healthcheck(port) != 0  # nothing listens any more
 
 
-async def _ready(base: str) -> tuple[int, str] | None:
+async def _ready(base: str, lines: list[str] | None = None) -> tuple[int, str] | None:
+    """/readyz's answer once it is 200 (and, given ``lines``, says exactly those)."""
     status, body = await get(f"{base}/readyz")
-    return (status, body) if status == 200 else None
+    return (status, body) if status == 200 and lines in (None, body.splitlines()) else None
 
 
 async def _status(url: str, expected: int) -> bool:
