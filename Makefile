@@ -4,7 +4,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed
 # the compiled hot path: .pyx, .pxd and the .py each .pxd gives C types to (see setup.py)
-HOT := $(wildcard scanner/*.pyx scanner/*/*.pyx) $(foreach pxd,$(wildcard scanner/*.pxd scanner/*/*.pxd scanner/*/*/*.pxd),$(pxd) $(wildcard $(pxd:.pxd=.py)))
+HOT := $(wildcard scanner/*.pyx scanner/*/*.pyx scanner/*/*/*.pyx) $(foreach pxd,$(wildcard scanner/*.pxd scanner/*/*.pxd scanner/*/*/*.pxd),$(pxd) $(wildcard $(pxd:.pxd=.py)))
 
 .PHONY: demo test bench clean
 

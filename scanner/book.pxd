@@ -29,9 +29,19 @@ cdef class BookSide:
     cdef int _grow(self) except -1
     cdef void _remove(self, Py_ssize_t at) noexcept
 
+    cpdef keep_best(self, Py_ssize_t n)
+
     cdef inline double best_key(self) noexcept:
         """The best level's key (the price, negated on bids); the side must not be empty."""
         return self.keys[self.count - 1]
+
+    cdef inline double key_at(self, Py_ssize_t rank) noexcept:
+        """The key of the level ``rank`` places from the best (0: the best); rank < count."""
+        return self.keys[self.count - 1 - rank]
+
+    cdef inline double size_at_rank(self, Py_ssize_t rank) noexcept:
+        """The size of the level ``rank`` places from the best; rank < count."""
+        return self.sizes[self.count - 1 - rank]
 
 
 cdef class Link:

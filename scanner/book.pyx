@@ -317,6 +317,15 @@ cdef class BookSide:
         self.capacity = capacity
         return 0
 
+    cpdef keep_best(self, Py_ssize_t n):
+        """Drop every level but the best ``n`` (a channel that truncates its book, as Kraken's
+        does, sends no delete for a level pushed past its depth)."""
+        cdef Py_ssize_t drop = self.count - n
+        if drop > 0:
+            memmove(self.keys, &self.keys[drop], n * sizeof(double))
+            memmove(self.sizes, &self.sizes[drop], n * sizeof(double))
+            self.count = n
+
     cdef void _remove(self, Py_ssize_t at) noexcept:
         """Remove the level at ``at`` (the better levels move down one)."""
         cdef Py_ssize_t better = self.count - at - 1

@@ -57,8 +57,8 @@ def test_cli_writes_the_results_and_the_machine_as_json(tmp_path, capsys):
 
 
 def test_cli_rejects_unknown_exchanges(capsys):
-    assert main(["bench", "--exchanges", "kraken"]) == 2
-    assert "kraken" in capsys.readouterr().err
+    assert main(["bench", "--exchanges", "mexc"]) == 2
+    assert "mexc" in capsys.readouterr().err
 
 
 def test_latency_over_loopback_sees_frames_and_events():

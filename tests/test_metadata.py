@@ -21,6 +21,7 @@ from scanner.exchanges import NAMES
 from scanner.engine.costs import CostModel
 from scanner.engine.opportunity import TransferStatus
 from scanner.instruments import Instrument, MarketType
+from scanner.exchanges import NAMES
 from scanner.metadata import (
     ExchangeMetadata, MarketInfo, Metadata, MetadataError, NetworkInfo, Status, TransferRoute, describe,
     load_metadata, refresh,

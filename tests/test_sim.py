@@ -504,7 +504,9 @@ def test_inject_rejects_unknown_names(sim):
     with pytest.raises(ValueError, match="no checksum"):
         sim.inject("okx", "bad_checksum")
     with pytest.raises(ValueError):
-        sim.inject("kraken", "gap")
+        sim.inject("mexc", "gap")
+    with pytest.raises(ValueError, match="okx's book channel carries no checksum"):
+        sim.inject("okx", "bad_checksum", "BTC/USDT")
     with pytest.raises(ValueError):
         sim.inject("okx", "gap", symbol="NOPE/USDT")
 

@@ -16,6 +16,7 @@ import threading
 import pytest
 from rich.console import Console
 
+from scanner.exchanges import NAMES
 from scanner.app import Scanner
 from scanner.clock import VirtualScheduler
 from scanner.config import Config, WebhookConfig
@@ -46,7 +47,7 @@ def scanner(tmp_path):
     config.paper.enabled = True
     config.paper.ledger_path = str(tmp_path / "paper.sqlite")
     config.paper.balances = {ex: {"USDT": 1e6, "BTC": 10.0, "SOL": 1e4, "DOGE": 1e7, "XRP": 1e7}
-                             for ex in ("binance", "okx", "bybit")}
+                             for ex in NAMES}
     scheduler = VirtualScheduler(start_wall=1.78e9, start_monotonic=100.0)
     scanner = Scanner(config, load_metadata(tmp_path / "absent.json"), scheduler=scheduler, live=False)
     for symbol, books in BOOKS.items():

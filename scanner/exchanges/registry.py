@@ -2,7 +2,7 @@
 ``EXCHANGES``; adding an exchange is a package here and one line below."""
 from __future__ import annotations
 
-from . import binance, bitget, bybit, coinbase, gate, okx
+from . import binance, bitget, bybit, coinbase, gate, kraken, okx
 from .profile import ExchangeProfile
 
 PROFILES = (
@@ -10,6 +10,7 @@ PROFILES = (
     okx.PROFILE,
     bybit.PROFILE,
     coinbase.PROFILE,
+    kraken.PROFILE,
     gate.PROFILE,
     bitget.PROFILE,
 )

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
 import orjson
 
 from ..book import SYNCING, Link, OrderBook
+
+if TYPE_CHECKING:
+    from ..instruments import Instrument
 
 Send = Callable[[str], Awaitable[None]]
 Fetch = Callable[[str, dict[str, Any]], Awaitable[None]]  # GET path?params, answer to apply_rest
@@ -59,7 +62,7 @@ class Venue:
         self.ws_url = (ws_url or self.default_ws_url).rstrip("/")
         self.rest_url = (rest_url or self.default_rest_url).rstrip("/")
         self.fetch: Fetch | None = None  # set by the runner, which owns REST requests
-        self.by_id = {book.instrument.id: book for book in books.values()}
+        self.by_id = {self.stream_id(book.instrument): book for book in books.values()}
         self.link = Link()
         for book in books.values():
             book.link = self.link
@@ -70,6 +73,11 @@ class Venue:
         market the metadata does not list (`scanner.checks.listings`); books carry their
         instrument's id."""
         raise NotImplementedError
+
+    def stream_id(self, instrument: Instrument) -> str:
+        """The market's name on this exchange's WebSocket: its id, unless the exchange names
+        it otherwise there (Kraken's v2 feed says "BTC/USD" for the REST id "XBTUSD")."""
+        return instrument.id
 
     def connect_url(self) -> str:
         return self.ws_url

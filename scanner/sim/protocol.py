@@ -212,6 +212,10 @@ class Venue(ABC):
         """The message announcing a server shutdown, if the exchange sends one."""
         return None
 
+    def corrupt_checksum(self, symbol: str) -> None:
+        """Make the next book checksum of ``symbol`` wrong (the bad_checksum fault)."""
+        raise ValueError(f"{self.name}'s book channel carries no checksum to corrupt")
+
     def rest(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         """Answer a plain HTTP GET on the WebSocket port."""
         return 404, b'{"msg":"Not Found"}'

@@ -179,11 +179,8 @@ class SimulatedExchanges:
         elif fault == "bad_rest":
             venue.cut_answers += 1
         elif fault == "bad_checksum":
-            corrupt = getattr(venue, "corrupt_checksum", None)
-            if corrupt is None:
-                raise ValueError(f"{exchange}'s book channel carries no checksum")
             for name in symbols:
-                corrupt(name)
+                venue.corrupt_checksum(name)
         else:
             for name in symbols:
                 self.model.cross(exchange, name, CROSSED_SECONDS if seconds is None else seconds)

@@ -1,0 +1,15 @@
+# C types for feed.py, which Cython compiles (see setup.py).
+cimport cython
+from scanner.book cimport OrderBook
+from scanner.exchanges.kraken.checksum cimport Printing, levels, parse_timestamp, truncate
+from scanner.feeds.base cimport Venue
+
+
+cdef class Kraken(Venue):
+    cdef public dict printing  # market id -> how Kraken prints that pair's numbers
+
+    @cython.locals(message=dict)
+    cpdef handle(self, frame, double received_at)
+    @cython.locals(book=OrderBook, printing=Printing, seq="long long", exchange_time=double)
+    cdef _on_update(self, dict data, frame, double received_at)
+    cdef _verify(self, OrderBook book, Printing printing, object checksum)

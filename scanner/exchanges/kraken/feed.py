@@ -1,0 +1,137 @@
+"""Kraken WS v2: ``book`` at depth ``BOOK_DEPTH`` (a snapshot, then updates; after each update
+the book is cut to that depth, as Kraken's is) with a CRC32 checksum of the top 10 levels on
+every message, checked against the scanner's own book; a mismatch resyncs that book. The server
+sends ``{"channel":"heartbeat"}`` when idle; JSON ``{"method":"ping"}`` is answered by a pong."""
+from __future__ import annotations
+
+import json
+
+import orjson
+
+from ...book import SYNCING, BookError, OrderBook
+from ...feeds.base import MALFORMED, FeedError, Send, Venue
+from ...instruments import Instrument
+from . import BOOK_DEPTH
+from .checksum import Printing, levels, parse_timestamp, truncate
+
+SUBSCRIBE_BATCH = 50  # symbols per subscribe request
+
+
+class Kraken(Venue):
+    name = "kraken"
+    default_ws_url = "wss://ws.kraken.com/v2"
+    default_rest_url = "https://api.kraken.com"
+    ping_interval = 30.0  # the server's heartbeats keep the connection up; this proves it answers
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.printing = {market_id: Printing() for market_id in self.by_id}
+        for book in self.books.values():
+            book.bids.depth = book.asks.depth = BOOK_DEPTH
+
+    @staticmethod
+    def market_id(base: str, quote: str) -> str:
+        return base + quote  # the REST id, where the metadata has none
+
+    def stream_id(self, instrument: Instrument) -> str:
+        return f"{instrument.base}/{instrument.quote}"  # WS v2 names pairs "BTC/USD"
+
+    def subscribe_messages(self) -> list[str]:
+        ids = list(self.by_id)
+        return [self._request("subscribe", ids[i:i + SUBSCRIBE_BATCH])
+                for i in range(0, len(ids), SUBSCRIBE_BATCH)]
+
+    @staticmethod
+    def _request(method: str, symbols: list[str]) -> str:
+        params = {"channel": "book", "symbol": symbols, "depth": BOOK_DEPTH}
+        if method == "subscribe":
+            params["snapshot"] = True
+        return orjson.dumps({"method": method, "params": params}).decode()
+
+    def ping_message(self) -> str:
+        return '{"method":"ping"}'
+
+    def handle(self, frame: bytes, received_at: float) -> None:
+        message = orjson.loads(frame)
+        channel = message.get("channel")
+        if channel == "book":
+            if message["type"] == "update":
+                for data in message["data"]:
+                    self._on_update(data, frame, received_at)
+            else:
+                self._on_snapshot(frame, received_at)
+        elif channel is None:
+            if message.get("success") is False:
+                raise FeedError(f"kraken {message.get('method')} failed: {message.get('error')}")
+            # subscribe/unsubscribe acks and pongs need nothing
+        elif channel == "status":
+            self._on_status(message["data"])
+        # heartbeats need nothing: the runner noted the frame
+
+    @staticmethod
+    def _on_status(data: list) -> None:
+        for status in data:
+            if status.get("system") == "maintenance":
+                raise FeedError("kraken status: the exchange is down for maintenance")
+
+    def _on_snapshot(self, frame: bytes, received_at: float) -> None:
+        """Load snapshots from the exchange's own number texts (they teach the decimals)."""
+        for data in json.loads(frame, parse_float=str, parse_int=str)["data"]:
+            book = self.by_id.get(data["symbol"])
+            if book is None:
+                continue
+            printing = self.printing[data["symbol"]]
+            try:
+                bids, asks = levels(data["bids"]), levels(data["asks"])
+                printing.learn(bids, asks)
+                checksum = int(data["checksum"])
+            except MALFORMED as exc:
+                raise BookError(book.symbol, "malformed", repr(exc)) from exc
+            book.load_snapshot(bids, asks, 0, 0, received_at)
+            truncate(book, BOOK_DEPTH)
+            self._verify(book, printing, checksum)
+            self.on_book(book)
+
+    def _on_update(self, data: dict, frame: bytes, received_at: float) -> None:
+        book = self.by_id.get(data["symbol"])
+        if book is None or book.state is SYNCING:
+            return  # not ours, or an update before the (re)subscription's snapshot
+        printing = self.printing[data["symbol"]]
+        try:
+            bids, asks = levels(data["bids"]), levels(data["asks"])
+            timestamp = data.get("timestamp")
+            exchange_time = parse_timestamp(timestamp) if timestamp is not None else 0.0
+            checksum = data["checksum"]
+            if printing.price_decimals < 0 or printing.qty_decimals < 0:
+                self._learn(printing, data["symbol"], frame)
+        except MALFORMED as exc:
+            raise BookError(book.symbol, "malformed", repr(exc)) from exc
+        seq = book.seq + 1  # Kraken numbers nothing: the checksum proves the chain
+        try:
+            book.apply_next(bids, asks, book.seq, seq, seq, received_at, exchange_time)
+        except BookError as error:
+            if error.reason == "crossed":  # crossed by an update we missed, or truly crossed?
+                truncate(book, BOOK_DEPTH)
+                self._verify(book, printing, checksum)
+            raise
+        truncate(book, BOOK_DEPTH)
+        self._verify(book, printing, checksum)
+        self.on_book(book)
+
+    @staticmethod
+    def _learn(printing: Printing, symbol: str, frame: bytes) -> None:
+        """The decimals from an update's texts (a book whose snapshot had no level)."""
+        for data in json.loads(frame, parse_float=str, parse_int=str)["data"]:
+            if data["symbol"] == symbol:
+                printing.learn(levels(data["bids"]), levels(data["asks"]))
+
+    def _verify(self, book: OrderBook, printing: Printing, checksum: object) -> None:
+        ours = printing.checksum(book)
+        if ours != checksum:
+            raise BookError(book.symbol, "checksum", f"Kraken's {checksum}, the book's {ours}")
+
+    async def resync(self, symbol: str, send: Send) -> None:
+        """Resubscribe the book: Kraken answers with a fresh snapshot."""
+        market_id = self.stream_id(self.books[symbol].instrument)
+        await send(self._request("unsubscribe", [market_id]))
+        await send(self._request("subscribe", [market_id]))

@@ -1,0 +1,219 @@
+"""Kraken WS v2: the book checksum against Kraken's documented examples, the adapter on the
+verbatim samples, its depth cut and checksum checks, and the simulated Kraken level by level."""
+from __future__ import annotations
+
+import asyncio
+import json
+import zlib
+from datetime import datetime
+
+import orjson
+import pytest
+
+from scanner.book import BookError, BookState, OrderBook
+from scanner.exchanges.kraken import BOOK_DEPTH
+from scanner.exchanges.kraken.checksum import parse_timestamp
+from scanner.exchanges.kraken.feed import Kraken
+from scanner.exchanges.kraken.sim import checksum
+from scanner.feeds import FeedError
+from scanner.sim import SimulatedExchanges
+from tests.markets import spot_book
+from tests.samples import sample
+
+# Kraken's worked example (docs.kraken.com/api/docs/guides/spot-ws-book-v2): the BTC/USD
+# snapshot's top 10 asks then top 10 bids, "." removed and leading zeros stripped.
+GUIDE_ASKS = ("452852100000" "4528641545719534528661545711094528961545609114529021589066045291815455349"
+              "1452947445474945296135380000452975994554245299518772827")
+GUIDE_BIDS = ("452835100000004528341545820154528211000000045281010000000452803154592586452790799000"
+              "045277633101034527753000000045277315460273745276615445238")
+
+
+def kraken(*symbols: str) -> tuple[Kraken, dict[str, OrderBook], list[OrderBook]]:
+    changed: list[OrderBook] = []
+    books = {symbol: spot_book("kraken", symbol) for symbol in symbols}
+    return Kraken(books, changed.append), books, changed
+
+
+def texts(sample_name: str) -> dict:
+    """A sample's data with every number kept as the exchange's text."""
+    return json.loads(sample("kraken", sample_name), parse_float=str, parse_int=str)["data"][0]
+
+
+def rows(levels: list[dict]) -> list[tuple[str, str]]:
+    return [(level["price"], level["qty"]) for level in levels]
+
+
+def book_frame(kind: str, symbol: str, bids, asks, crc: int, timestamp: str | None = None) -> bytes:
+    """A ``book`` message with numbers written as the given texts."""
+    def side(levels):
+        return "[" + ",".join(f'{{"price":{p},"qty":{q}}}' for p, q in levels) + "]"
+    stamp = f',"timestamp":"{timestamp}"' if timestamp else ""
+    return (f'{{"channel":"book","type":"{kind}","data":[{{"symbol":"{symbol}","bids":{side(bids)},'
+            f'"asks":{side(asks)},"checksum":{crc}{stamp}}}]}}').encode()
+
+
+def test_checksum_rule_gives_kraken_s_documented_values():
+    assert zlib.crc32((GUIDE_ASKS + GUIDE_BIDS).encode()) == 3310070434
+    btc = texts("book_snapshot_BTC_USD_checksum_guide_example")
+    assert checksum(rows(btc["bids"]), rows(btc["asks"])) == 3310070434 == int(btc["checksum"])
+    gst = texts("book_snapshot_GST_USD_captured")  # price_precision 3, qty_precision 8
+    assert checksum(rows(gst["bids"]), rows(gst["asks"])) == 1931231958 == int(gst["checksum"])
+
+
+@pytest.mark.parametrize("name, symbol, decimals, best_bid", [
+    ("book_snapshot_BTC_USD_checksum_guide_example", "BTC/USD", (1, 8), (45283.5, 0.1)),
+    ("book_snapshot_GST_USD_captured", "GST/USD", (3, 8), (0.016, 255965.95133811)),
+])
+def test_adapter_checks_the_verbatim_snapshots_from_its_own_book(name, symbol, decimals, best_bid):
+    venue, books, changed = kraken(symbol)
+    venue.handle(sample("kraken", name), 1.0)
+    book = books[symbol]
+    assert changed == [book] and book.state is BookState.LIVE
+    printing = venue.printing[symbol]
+    assert (printing.price_decimals, printing.qty_decimals) == decimals
+    assert printing.checksum(book) == int(texts(name)["checksum"])
+    assert book.bids.top(1) == [best_bid]
+
+
+def gst_venue() -> tuple[Kraken, OrderBook, list, list]:
+    venue, books, _ = kraken("GST/USD")
+    venue.handle(sample("kraken", "book_snapshot_GST_USD_captured"), 1.0)
+    gst = texts("book_snapshot_GST_USD_captured")
+    return venue, books["GST/USD"], rows(gst["bids"]), rows(gst["asks"])
+
+
+def test_update_is_applied_then_checked_and_a_wrong_checksum_resyncs_that_book():
+    venue, book, bids, asks = gst_venue()
+    bids[0] = ("0.016", "1000.00000000")
+    del asks[0]  # the 0.017 ask is deleted; the checksum covers the new top 10
+    update = [("0.016", "1000.00000000")], [("0.017", "0.00000000")]
+    good = checksum(bids, asks)
+    venue.handle(book_frame("update", "GST/USD", *update, good, "2023-10-06T17:35:55.440295Z"), 2.0)
+    assert book.state is BookState.LIVE and book.best_ask() == 0.018 and book.bids.top(1) == [(0.016, 1000.0)]
+    assert book.exchange_time == datetime.fromisoformat("2023-10-06T17:35:55.440295+00:00").timestamp()
+    with pytest.raises(BookError) as error:
+        venue.handle(book_frame("update", "GST/USD", [("0.015", "1.00000000")], [], good,
+                                "2023-10-06T17:35:56.000000Z"), 3.0)
+    assert (error.value.symbol, error.value.reason) == ("GST/USD", "checksum")
+
+
+def test_a_book_crossed_by_a_lost_update_resyncs_for_the_checksum_a_crossed_exchange_for_crossed():
+    venue, book, bids, asks = gst_venue()
+    lost_asks = asks[1:]  # a lost update deleted the 0.017 ask; the next one bids there
+    bid = [("0.017", "5.00000000")]
+    with pytest.raises(BookError) as error:
+        venue.handle(book_frame("update", "GST/USD", bid, [], checksum(bid + bids, lost_asks),
+                                "2023-10-06T17:35:55.440295Z"), 2.0)
+    assert error.value.reason == "checksum"
+    venue, book, bids, asks = gst_venue()
+    bid = [("0.018", "5.00000000")]  # Kraken's own book crossed: its checksum agrees
+    with pytest.raises(BookError) as error:
+        venue.handle(book_frame("update", "GST/USD", bid, [], checksum(bid + bids, asks),
+                                "2023-10-06T17:35:55.440295Z"), 2.0)
+    assert error.value.reason == "crossed"
+
+
+def test_levels_pushed_past_the_subscribed_depth_are_cut():
+    venue, books, _ = kraken("BTC/USD")
+    bids = [(f"{50000 - i}.0", "1.00000000") for i in range(BOOK_DEPTH)]
+    asks = [(f"{50001 + i}.0", "2.00000000") for i in range(BOOK_DEPTH)]
+    venue.handle(book_frame("snapshot", "BTC/USD", bids, asks, checksum(bids, asks)), 1.0)
+    better = [("50000.5", "0.50000000")]  # a new best bid: Kraken sends no delete for the 100th
+    bids = better + bids[:-1]
+    venue.handle(book_frame("update", "BTC/USD", better, [], checksum(bids, asks),
+                            "2024-01-01T00:00:00.000000Z"), 2.0)
+    book = books["BTC/USD"]
+    assert len(book.bids) == BOOK_DEPTH == book.bids.depth and len(book.asks) == BOOK_DEPTH
+    assert book.bids.top(BOOK_DEPTH + 1)[-1] == (50000.0 - (BOOK_DEPTH - 2), 1.0)
+
+
+def test_hand_stepped_simulator_and_adapter_agree_level_by_level():
+    """Hundreds of simulated updates, books deeper than the subscribed depth: the adapter's
+    book is the simulator's top 100 after every frame, and every checksum agrees."""
+    symbols = ["BTC/USDT", "ETH/USDT"]
+    sim = SimulatedExchanges(symbols, exchanges=["kraken"], seed=3, updates_per_second=200.0)
+    venue, books, _ = kraken(*symbols)
+    deeper = 0
+    for _ in range(300):
+        for _, frame in sim.step(0.01):
+            venue.handle(frame, 1.0)
+        for symbol in symbols:
+            true_bids, true_asks = sim.book("kraken", symbol)
+            deeper += len(true_bids) > BOOK_DEPTH or len(true_asks) > BOOK_DEPTH
+            assert books[symbol].bids.top(BOOK_DEPTH + 50) == [(float(p), float(q)) for p, q in true_bids[:BOOK_DEPTH]]
+            assert books[symbol].asks.top(BOOK_DEPTH + 50) == [(float(p), float(q)) for p, q in true_asks[:BOOK_DEPTH]]
+            assert books[symbol].state is BookState.LIVE
+    assert deeper > 100, "the simulated books are deeper than the subscription, so levels get pushed out"
+
+
+def test_bad_checksum_fault_corrupts_the_next_message_of_that_symbol_only():
+    sim = SimulatedExchanges(["BTC/USDT", "ETH/USDT"], exchanges=["kraken"], seed=3, updates_per_second=200.0)
+    venue, books, _ = kraken("BTC/USDT", "ETH/USDT")
+    for _, frame in sim.step(0.01):
+        venue.handle(frame, 1.0)
+    sim.inject("kraken", "bad_checksum", "ETH/USDT")
+    failed = []
+    for _ in range(20):
+        for _, frame in sim.step(0.01):
+            try:
+                venue.handle(frame, 1.0)
+            except BookError as error:
+                failed.append((error.symbol, error.reason))
+    assert failed == [("ETH/USDT", "checksum")]
+    assert books["BTC/USDT"].state is BookState.LIVE
+
+
+def test_heartbeat_pong_and_acks_need_nothing_errors_and_maintenance_restart():
+    venue, books, changed = kraken("BTC/USD")
+    venue.handle(sample("kraken", "heartbeat"), 1.0)
+    venue.handle(b'{"method":"pong","req_id":101,"time_in":"2023-09-24T14:10:23.799685Z",'
+                 b'"time_out":"2023-09-24T14:10:23.799703Z"}', 1.0)
+    venue.handle(b'{"method":"subscribe","result":{"channel":"book","depth":100,"snapshot":true,'
+                 b'"symbol":"BTC/USD"},"success":true,"time_in":"2023-09-24T14:10:23.799685Z",'
+                 b'"time_out":"2023-09-24T14:10:23.799703Z"}', 1.0)
+    venue.handle(b'{"channel":"status","data":[{"api_version":"v2","connection_id":12393906104898154338,'
+                 b'"system":"online","version":"2.0.0"}],"type":"update"}', 1.0)
+    assert changed == [] and books["BTC/USD"].state is BookState.SYNCING
+    with pytest.raises(FeedError, match="Currency pair not supported"):
+        venue.handle(b'{"error":"Currency pair not supported","method":"subscribe","success":false,'
+                     b'"symbol":"BTC/XYZ","time_in":"x","time_out":"y"}', 1.0)
+    with pytest.raises(FeedError, match="maintenance"):
+        venue.handle(b'{"channel":"status","data":[{"system":"maintenance"}],"type":"update"}', 1.0)
+
+
+def test_updates_before_the_snapshot_are_ignored_and_malformed_levels_resync():
+    venue, books, changed = kraken("MATIC/USD")
+    venue.handle(sample("kraken", "book_update_MATIC_USD_docs_example"), 1.0)  # no snapshot yet
+    assert changed == [] and len(books["MATIC/USD"].bids) == 0
+    venue, book, bids, asks = gst_venue()
+    with pytest.raises(BookError) as error:
+        venue.handle(b'{"channel":"book","type":"update","data":[{"symbol":"GST/USD","bids":'
+                     b'[{"price":0.016}],"asks":[],"checksum":1,"timestamp":"2023-10-06T17:35:55Z"}]}', 2.0)
+    assert error.value.reason == "malformed"
+
+
+def test_timestamps_are_read_exactly_and_nonsense_is_refused():
+    assert parse_timestamp("2023-10-06T17:35:55.440295Z") == \
+        datetime.fromisoformat("2023-10-06T17:35:55.440295+00:00").timestamp()
+    assert parse_timestamp("2024-02-29T00:00:00Z") == datetime.fromisoformat("2024-02-29T00:00:00+00:00").timestamp()
+    for text in ("2023-10-06 17:35:55Z", "2023-13-06T17:35:55.1Z", "2023-10-06T17:35:55.4x0Z", "yesterday"):
+        with pytest.raises(ValueError):
+            parse_timestamp(text)
+
+
+def test_subscribes_to_the_book_at_its_depth_and_resync_resubscribes():
+    venue, _, _ = kraken("BTC/USD", "ETH/USD")
+    (message,) = [orjson.loads(m) for m in venue.subscribe_messages()]
+    assert message == {"method": "subscribe", "params": {
+        "channel": "book", "symbol": ["BTC/USD", "ETH/USD"], "depth": BOOK_DEPTH, "snapshot": True}}
+    assert orjson.loads(venue.ping_message()) == {"method": "ping"}
+    sent: list[str] = []
+
+    async def send(text: str) -> None:
+        sent.append(text)
+
+    asyncio.run(venue.resync("ETH/USD", send))
+    assert [orjson.loads(m) for m in sent] == [
+        {"method": "unsubscribe", "params": {"channel": "book", "symbol": ["ETH/USD"], "depth": BOOK_DEPTH}},
+        {"method": "subscribe", "params": {"channel": "book", "symbol": ["ETH/USD"], "depth": BOOK_DEPTH,
+                                           "snapshot": True}}]
