@@ -24,6 +24,13 @@ def combined(stream: str, payload: bytes) -> bytes:
     return b'{"stream":"%s","data":%s}' % (stream.encode(), payload)
 
 
+def join(binance: Binance, book: OrderBook, snapshot: dict) -> bool:
+    """Hand ``snapshot`` to the adapter as the REST answer for ``book``; whether it joined."""
+    binance.on_rest("/api/v3/depth", {"symbol": binance.market_id(book.symbol), "limit": 1000},
+                    orjson.dumps(snapshot))
+    return book.state is BookState.LIVE
+
+
 def depth_event(first: int, last: int, bids=(), asks=()) -> bytes:
     return combined("btcusdt@depth@100ms", orjson.dumps(
         {"e": "depthUpdate", "E": 1672515782136, "s": "BTCUSDT", "U": first, "u": last,
@@ -43,10 +50,10 @@ def test_binance_subscribes_to_depth_and_book_ticker_on_combined_stream():
 def test_binance_parses_verbatim_rest_snapshot_and_depth_update():
     binance, books, changed = venue(Binance, "BNB/BTC")
     snapshot = orjson.loads(sample("binance", "rest_depth_snapshot_GET_api_v3_depth"))
-    assert binance.join_snapshot(books["BNB/BTC"], snapshot)
+    assert join(binance, books["BNB/BTC"], snapshot)
     assert books["BNB/BTC"].best_ask() == 4.000002 and books["BNB/BTC"].seq == 1027024
     # the sample diff (U=157, u=160) joins a snapshot at 156 from the same era of prices
-    binance.join_snapshot(books["BNB/BTC"], {"lastUpdateId": 156, "bids": [["0.0023", "1"]], "asks": [["0.0027", "1"]]})
+    join(binance, books["BNB/BTC"], {"lastUpdateId": 156, "bids": [["0.0023", "1"]], "asks": [["0.0027", "1"]]})
     binance.handle(combined("bnbbtc@depth@100ms", sample("binance", "depthUpdate")), 5.0)
     book = books["BNB/BTC"]
     assert book.state is BookState.LIVE and book.seq == 160
@@ -71,7 +78,7 @@ def test_binance_sync_buffers_until_snapshot_then_drops_old_and_applies_joining_
     binance.handle(depth_event(90, 95, bids=[["99", "5"]]), 1.0)  # older than the snapshot
     binance.handle(depth_event(96, 102, asks=[["101", "7"]]), 1.0)  # contains lastUpdateId+1
     assert book.state is BookState.SYNCING
-    assert binance.join_snapshot(book, {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
+    assert join(binance, book, {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
     assert book.seq == 102 and book.asks.size_at(101.0) == 7.0 and book.bids.size_at(99.0) == 0
     binance.handle(depth_event(103, 104, bids=[["100", "2"]]), 2.0)
     assert book.bids.size_at(100.0) == 2.0 and book.seq == 104
@@ -80,12 +87,12 @@ def test_binance_sync_buffers_until_snapshot_then_drops_old_and_applies_joining_
 def test_binance_snapshot_that_does_not_join_the_buffer_is_refetched():
     binance, books, _ = venue(Binance, "BTC/USDT")
     binance.handle(depth_event(110, 120), 1.0)
-    assert not binance.join_snapshot(books["BTC/USDT"], {"lastUpdateId": 100, "bids": [], "asks": []})
+    assert not join(binance, books["BTC/USDT"], {"lastUpdateId": 100, "bids": [], "asks": []})
 
 
 def test_binance_gap_triggers_resync():
     binance, books, _ = venue(Binance, "BTC/USDT")
-    binance.join_snapshot(books["BTC/USDT"], {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
+    join(binance, books["BTC/USDT"], {"lastUpdateId": 100, "bids": [["100", "1"]], "asks": [["101", "1"]]})
     binance.handle(depth_event(101, 105), 1.0)
     with pytest.raises(BookError) as gap:
         binance.handle(depth_event(107, 110), 1.0)

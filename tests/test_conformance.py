@@ -212,6 +212,11 @@ class TestBybit(ExchangeContract):
     exchange = "bybit"
 
 
+class TestKucoin(ExchangeContract):
+    exchange = "kucoin"
+    rest_snapshots = True
+
+
 def test_every_registered_exchange_runs_the_contract():
     covered = {cls.exchange for cls in ExchangeContract.__subclasses__()}
     assert covered == set(EXCHANGES)

@@ -2,10 +2,11 @@
 ``EXCHANGES``; adding an exchange is a package here and one line below."""
 from __future__ import annotations
 
-from . import binance, bybit, okx
+from . import binance, bybit, kucoin, okx
 from .profile import ExchangeProfile
 
 EXCHANGES: dict[str, ExchangeProfile] = {
-    profile.name: profile for profile in (binance.PROFILE, okx.PROFILE, bybit.PROFILE)}
+    profile.name: profile for profile in (binance.PROFILE, okx.PROFILE, bybit.PROFILE,
+                                          kucoin.PROFILE)}
 NAMES: tuple[str, ...] = tuple(EXCHANGES)
 
