@@ -267,7 +267,7 @@ def test_webhook_config_validation():
         "c.toml: 'alerts.webhooks.a.events': unknown event type 'feed.dwon'; did you mean 'feed.down'?",
         "c.toml: 'alerts.webhooks.a.events': 'opportunity.closed' needs 'opportunity.opened' (a close is sent"
         " only after its open)",
-        "c.toml: 'alerts.webhooks.b.exchanges': unknown exchange 'binanse' (supported: binance, okx, bybit)",
+        "c.toml: 'alerts.webhooks.b.exchanges': unknown exchange 'binanse' (supported: binance, okx, bybit, kucoin)",
         "c.toml: 'alerts.webhooks.b.rate_limit_per_second' must be greater than 0",
         "c.toml: 'alerts.webhooks.b.cooldown_seconds' must be 0 or more",
     ]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import scanner.metadata
+from scanner.exchanges import NAMES
 from scanner.cli import main
 from scanner.record import Recorder
 
@@ -52,9 +53,9 @@ CONFIGS = [
     ("no symbols", "[scanner]\nsymbols = []\n", "'scanner.symbols': no symbol; list at least one"),
     ("unlisted symbol", '[scanner]\nsymbols = ["BTC/USDT", "NOPE/USDT"]\n',
      "NOPE/USDT is not listed on any enabled exchange"),
-    ("one exchange", "[exchanges.okx]\nenabled = false\n[exchanges.bybit]\nenabled = false\n",
+    ("one exchange", "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES[1:]),
      "exchanges: 1 enabled (binance)"),
-    ("no exchange", "".join(f"[exchanges.{n}]\nenabled = false\n" for n in ("binance", "okx", "bybit")),
+    ("no exchange", "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES),
      "exchanges: 0 enabled (none)"),
     ("unknown exchange", "[exchanges.binanse]\n", "did you mean 'binance'?"),
     ("ws url scheme", '[exchanges.okx]\nws_url = "https://ws.okx.com/ws/v5/public"\n',
@@ -106,10 +107,10 @@ COMMANDS = [
     ("record folder missing", {}, ["record", "{d}/nowhere/r.jsonl.gz", "--duration", "1", "--demo"],
      "argument output: directory {d}/nowhere of {d}/nowhere/r.jsonl.gz does not exist"),
     ("record into a folder", {"sub/": ""}, ["record", "{d}/sub", "--duration", "1"], "{d}/sub is a directory"),
-    ("record one exchange", {"c.toml": "[exchanges.okx]\nenabled = false\n[exchanges.bybit]\nenabled = false\n"},
+    ("record one exchange", {"c.toml": "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES[1:])},
      ["record", "{d}/r.jsonl", "--duration", "1", "--demo", "--config", "{d}/c.toml"], "1 enabled (binance)"),
     ("refresh unsupported", {}, ["markets", "refresh", "--exchanges", "binance,kraken"],
-     "argument --exchanges: 'kraken' is not supported (supported: binance, okx, bybit)"),
+     "argument --exchanges: 'kraken' is not supported (supported: binance, okx, bybit, kucoin)"),
     ("refresh no exchange", {}, ["markets", "refresh", "--exchanges", ","], "no exchange is not supported"),
     ("show unknown exchange", {}, ["markets", "show", "--exchange", "nope"], "no metadata for exchange 'nope'"),
     ("show unknown asset", {}, ["markets", "show", "--asset", "nope"], "no market or network for asset 'NOPE'"),

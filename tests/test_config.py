@@ -1,5 +1,6 @@
 import pytest
 
+from scanner.exchanges import NAMES
 from scanner.config import DEFAULT_SYMBOLS, ConfigError, load_config, parse_config
 
 
@@ -11,7 +12,7 @@ def problems(raw):
 
 def test_defaults_scan_the_real_exchanges():
     config = load_config(None)
-    assert config.enabled_exchanges() == ["binance", "okx", "bybit"]
+    assert config.enabled_exchanges() == list(NAMES)
     assert config.scanner.symbols == list(DEFAULT_SYMBOLS)
     assert all(ex.ws_url == "" for ex in config.exchanges.values())  # adapters' production URLs
     assert (config.metrics.host, config.metrics.port) == ("127.0.0.1", 9108)
@@ -62,7 +63,7 @@ def test_every_problem_is_reported_once_with_a_hint():
     assert found == [
         "arbscan.toml: unknown key 'scanner.symbol'; did you mean 'symbols'?",
         "arbscan.toml: 'scanner.notional_cap': expected a number, got a string 'lots'",
-        "arbscan.toml: unknown exchange 'exchanges.binanse' (supported: binance, okx, bybit); did you mean 'binance'?",
+        "arbscan.toml: unknown exchange 'exchanges.binanse' (supported: binance, okx, bybit, kucoin); did you mean 'binance'?",
         "arbscan.toml: 'metrics.port' must be between 1 and 65535, got 70000",
         "arbscan.toml: 'alerts.webhooks.x.format': 'slak' is not one of json, slack, discord, telegram",
     ]
@@ -137,7 +138,7 @@ def test_startup_checks_need_metadata_environment_and_files(tmp_path):
         "metadata": {"cache_path": str(tmp_path / "new" / "dirs" / "metadata.json")},  # refresh creates them
     })
     assert startup_problems(config, metadata, env={}) == [
-        "scanner.symbols: NOPE/USDT is not listed on any enabled exchange (binance, okx, bybit);"
+        "scanner.symbols: NOPE/USDT is not listed on any enabled exchange (binance, okx, bybit, kucoin);"
         " check the spelling or run `arbscan markets refresh`",
         "alerts.webhooks.desk: environment variable DESK_KEY is not set",
         "alerts.webhooks.desk.symbols: ETH/USDT is not in scanner.symbols, so this filter never matches",

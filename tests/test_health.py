@@ -14,6 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from scanner.exchanges import NAMES
 from scanner.alerts.formats import sign, signing_key
 from scanner.app import Scanner
 from scanner.config import Config
@@ -136,7 +137,7 @@ async def test_first_scrape_of_the_demo(tmp_path):
     finally:
         process.terminate()
         process.wait(10)
-    exchanges = ("binance", "okx", "bybit")
+    exchanges = NAMES
     assert samples(text, "arbscan_feed_errors_total") == {
         (("exchange", e), ("kind", k)): 0.0 for e in exchanges for k in FEED_ERROR_KINDS}
     assert set(FEED_ERROR_KINDS) == {"malformed", "disconnect", "silent", "resync", "error"}

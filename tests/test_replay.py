@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from scanner.exchanges import NAMES
 from scanner.config import Config
 from scanner.metadata import load_metadata
 from scanner.record import read_recording
@@ -31,7 +32,7 @@ def recording(tmp_path_factory) -> Path:
 
 def test_recording_keeps_frames_and_rest_answers(recording):
     meta, records = read_recording(recording)
-    assert meta["exchanges"] == ["binance", "okx", "bybit"] and meta["symbols"] == ["BTC/USDT", "ETH/USDT"]
+    assert meta["exchanges"] == list(NAMES) and meta["symbols"] == ["BTC/USDT", "ETH/USDT"]
     kinds = {(r.kind, r.exchange) for r in records}
     assert {("connect", "binance"), ("ws", "okx"), ("ws", "bybit"), ("rest", "binance")} <= kinds
 
