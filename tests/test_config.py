@@ -46,7 +46,7 @@ USDT = 10000
 """)
     config = load_config(path)
     assert config.scanner.notional_cap == 2500.0 and config.scanner.min_net_bps == 5.0
-    assert config.enabled_exchanges() == ["binance", "bybit"]
+    assert config.enabled_exchanges() == ["binance", "bybit", "kucoin"]
     assert config.exchanges["binance"].taker_fee_bps == 7.5
     assert config.alerts.webhooks["desk"].secret_env == "DESK_SECRET"
     assert config.paper.latency_ms == {"binance": 40.0, "bybit": 80.0}

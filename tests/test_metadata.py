@@ -17,6 +17,7 @@ import pytest
 from samples import DATA
 from scanner.cli import main
 from scanner.engine.costs import CostModel
+from scanner.exchanges import NAMES
 from scanner.engine.opportunity import TransferStatus
 from scanner.metadata import (
     ExchangeMetadata, MarketInfo, Metadata, MetadataError, NetworkInfo, Status, TransferRoute, describe,
@@ -360,7 +361,7 @@ def test_markets_show_gives_the_age_and_shows_an_old_status_as_unknown(tmp_path,
 def test_origin_says_where_the_metadata_is_from_how_old_and_what_counts_as_unknown(tmp_path):
     cache = cache_aged(tmp_path / "metadata.json", hours=30)
     assert load_metadata(cache, 24).origin().endswith(
-        "(30 h old); network statuses older than 24 h count as unknown: binance, bybit, coinbase, kraken, okx "
+        "(30 h old); network statuses older than 24 h count as unknown: binance, bybit, coinbase, kraken, kucoin, okx "
         "(`arbscan markets refresh` updates them)")
     assert f"metadata from cache {cache}, fetched " in load_metadata(cache, 24).origin()
     assert load_metadata(cache, 48).origin().endswith("(30 h old); network statuses older than 48 h will count as unknown")
@@ -413,7 +414,7 @@ def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
     from scanner.cli import main
 
     fakes = FakeExchanges({}, failing={name: ccxt.ExchangeNotAvailable(f"{name} is down")
-                                       for name in ("binance", "okx", "bybit")})
+                                       for name in NAMES})
     monkeypatch.setattr(scanner.metadata, "_ccxt_exchange", fakes)
 
     assert main(["markets", "refresh"]) == 1  # the enabled exchanges
@@ -421,7 +422,7 @@ def test_refresh_that_wrote_nothing_exits_1(cli_cache, monkeypatch, capsys):
     out, err = capsys.readouterr()
     assert out == "" and "cached" not in err and not cli_cache.exists()
     assert err.splitlines() == [f"arbscan: {name}: refresh failed, kept the previous data: ExchangeNotAvailable:"
-                                f" {name} is down" for name in ("binance", "okx", "bybit")]
+                                f" {name} is down" for name in NAMES]
 
 
 def test_refresh_refuses_an_unsupported_exchange_before_any_network_call(cli_cache, capsys):
@@ -429,7 +430,7 @@ def test_refresh_refuses_an_unsupported_exchange_before_any_network_call(cli_cac
 
     assert main(["markets", "refresh", "--exchanges", "okx,kraken"]) == 2  # no_ccxt would raise
     err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "'kraken' is not supported (supported: binance, okx, bybit)" in err
+    assert err.count("\n") == 1 and "'kraken' is not supported (supported: binance, okx, bybit, kucoin)" in err
     assert not cli_cache.exists()
 
 
