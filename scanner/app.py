@@ -55,7 +55,8 @@ class Scanner:
             self.engine.new_id = lambda: f"replay-{next(ids):08d}"
         self.stats = {exchange: FeedStats() for exchange in config.enabled_exchanges()}
         self.listeners: list[Listener] = []
-        self.runners = [self._runner(exchange) for exchange in config.enabled_exchanges()]
+        self.runners = [runner for exchange in config.enabled_exchanges()
+                        for runner in self._runners(exchange)]
         self.metrics: MetricsServer | None = None
         self.collector = ScannerCollector(self.engine, self.stats, clock=self.scheduler.monotonic)
         if config.metrics.enabled and live:
@@ -79,13 +80,19 @@ class Scanner:
         self.collector.extra.append(lambda: self.stablecoins.metric_families(self.scheduler.monotonic()))
         self._dirty: set[str] = set()
 
-    def _runner(self, exchange: str) -> FeedRunner:
+    def _runners(self, exchange: str) -> list[FeedRunner]:
+        """One runner (a connection) per chunk of the exchange's books that one connection
+        takes, sharing the exchange's counters; replay has no connections: one runner."""
         settings = self.config.exchanges[exchange]
-        venue = EXCHANGES[exchange].feed(self.store.for_exchange(exchange), self.book_listener(),
-                                 ws_url=settings.ws_url, rest_url=settings.rest_url)
-        return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds,
-                          recorder=self.recorder, replaying=not self.live,
-                          staleness_seconds=self.config.staleness_seconds(exchange))
+        feed = EXCHANGES[exchange].feed
+        books = list(self.store.for_exchange(exchange).items())
+        size = feed.max_books_per_connection if self.live and feed.max_books_per_connection else len(books)
+        return [FeedRunner(feed(dict(books[start:start + size]), self.book_listener(),
+                                ws_url=settings.ws_url, rest_url=settings.rest_url),
+                           self.stats[exchange], self.config.scanner.silence_seconds,
+                           recorder=self.recorder, replaying=not self.live,
+                           staleness_seconds=self.config.staleness_seconds(exchange))
+                for start in range(0, max(len(books), 1), max(size, 1))]
 
     def health(self) -> dict[str, FeedHealth]:
         """Per-exchange health for operational alerts."""
@@ -146,7 +153,8 @@ class Scanner:
             live = terminal.LiveView(view)
         elif view is not None:
             log.info("stdout is not a terminal: no live view (metrics and logs only)")
-        tasks = [asyncio.create_task(runner.run(), name=f"feed-{runner.venue.name}") for runner in self.runners]
+        tasks = [asyncio.create_task(runner.run(), name=f"feed-{runner.venue.name}-{n}")
+                 for n, runner in enumerate(self.runners)]
         tasks.append(asyncio.create_task(self._housekeeping(live, view_interval)))
         try:
             if duration is None:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import scanner.metadata
+from scanner.exchanges import NAMES
 from scanner.cli import main
 from scanner.exchanges import NAMES
 from scanner.record import Recorder

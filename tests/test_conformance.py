@@ -242,6 +242,11 @@ class TestKraken(ExchangeContract):
     gap_reason = "checksum"  # Kraken numbers nothing: a lost update shows in the next checksum
 
 
+class TestKucoin(ExchangeContract):
+    exchange = "kucoin"
+    rest_snapshots = True
+
+
 def test_every_registered_exchange_runs_the_contract():
     covered = {cls.exchange for cls in ExchangeContract.__subclasses__()}
     assert covered == set(EXCHANGES)

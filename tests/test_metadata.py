@@ -19,6 +19,7 @@ from scanner.exchanges import NAMES
 from scanner.cli import main
 from scanner.exchanges import NAMES
 from scanner.engine.costs import CostModel
+from scanner.exchanges import NAMES
 from scanner.engine.opportunity import TransferStatus
 from scanner.instruments import Instrument, MarketType
 from scanner.exchanges import NAMES
@@ -390,7 +391,7 @@ def test_markets_show_gives_the_age_and_shows_an_old_status_as_unknown(tmp_path,
 def test_origin_says_where_the_metadata_is_from_how_old_and_what_counts_as_unknown(tmp_path):
     cache = cache_aged(tmp_path / "metadata.json", hours=30)
     assert load_metadata(cache, 24).origin().endswith(
-        "(30 h old); network statuses older than 24 h count as unknown: binance, bitget, bybit, coinbase, gate, kraken, okx "
+        "(30 h old); network statuses older than 24 h count as unknown: binance, bitget, bybit, coinbase, gate, kraken, kucoin, okx "
         "(`arbscan markets refresh` updates them)")
     assert f"metadata from cache {cache}, fetched " in load_metadata(cache, 24).origin()
     assert load_metadata(cache, 48).origin().endswith("(30 h old); network statuses older than 48 h will count as unknown")

@@ -23,7 +23,7 @@ from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo
 COMPILED_AT = 1748736000.0  # 2025-06-01T00:00:00Z
 
 TAKER = {"binance": 0.001, "okx": 0.001, "bybit": 0.001, "kraken": 0.004, "coinbase": 0.012,
-         "gate": 0.002, "bitget": 0.001}
+         "gate": 0.002, "bitget": 0.001, "kucoin": 0.001}
 
 # symbol: (exchange id, price tick, amount step, min notional in quote)
 MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
@@ -53,6 +53,15 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAXUSDT", 0.01, 0.001, 5), "DOT/USDT": ("DOTUSDT", 0.001, 0.001, 5),
         "USDC/USDT": ("USDCUSDT", 0.0001, 0.01, 5), "BTC/USDC": ("BTCUSDC", 0.01, 0.000001, 5),
         "ETH/USDC": ("ETHUSDC", 0.01, 0.00001, 5),
+    },
+    "kucoin": {  # KuCoin's minimum order value (minFunds) is 0.1 of the quote
+        "BTC/USDT": ("BTC-USDT", 0.1, 0.00000001, 0.1), "ETH/USDT": ("ETH-USDT", 0.01, 0.0000001, 0.1),
+        "SOL/USDT": ("SOL-USDT", 0.001, 0.0001, 0.1), "XRP/USDT": ("XRP-USDT", 0.00001, 0.0001, 0.1),
+        "DOGE/USDT": ("DOGE-USDT", 0.00001, 0.0001, 0.1), "ADA/USDT": ("ADA-USDT", 0.0001, 0.0001, 0.1),
+        "LTC/USDT": ("LTC-USDT", 0.01, 0.000001, 0.1), "LINK/USDT": ("LINK-USDT", 0.0001, 0.0001, 0.1),
+        "AVAX/USDT": ("AVAX-USDT", 0.001, 0.0001, 0.1), "DOT/USDT": ("DOT-USDT", 0.0001, 0.0001, 0.1),
+        "USDC/USDT": ("USDC-USDT", 0.0001, 0.0001, 0.1), "BTC/USDC": ("BTC-USDC", 0.1, 0.00000001, 0.1),
+        "ETH/USDC": ("ETH-USDC", 0.01, 0.0000001, 0.1),
     },
     "kraken": {
         "BTC/USDT": ("XBTUSDT", 0.1, 0.00000001, 0.5), "ETH/USDT": ("ETHUSDT", 0.01, 0.00000001, 0.5),
@@ -146,6 +155,22 @@ NETWORKS: dict[str, dict[str, list[tuple[str, float, Status, Status]]]] = {
                  ("ARBITRUM", 0.6, O, O), ("OP", 0.6, O, O), ("AVAXC", 0.3, O, O), ("MATIC", 0.3, O, O)],
         "USDC": [("ERC20", 3.0, O, O), ("BEP20", 0.3, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.6, O, O),
                  ("BASE", 0.5, O, O), ("MATIC", 0.3, O, O)],
+    },
+    "kucoin": {
+        "BTC": [("BTC", 0.0005, O, O)],
+        "ETH": [("ERC20", 0.002, O, O), ("ARBITRUM", 0.0002, O, O), ("OP", 0.0002, O, O)],
+        "SOL": [("SOL", 0.008, O, O)],
+        "XRP": [("XRP", 0.5, O, O)],
+        "DOGE": [("DOGE", 5, O, O)],
+        "ADA": [("ADA", 1, O, O)],
+        "LTC": [("LTC", 0.001, O, O)],
+        "LINK": [("ERC20", 0.4, O, O)],
+        "AVAX": [("AVAXC", 0.01, O, O)],
+        "DOT": [("DOT", 0.1, O, O)],
+        "USDT": [("TRC20", 1.5, O, O), ("ERC20", 4.0, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.5, O, O),
+                 ("OP", 0.5, O, O), ("AVAXC", 0.8, O, O), ("MATIC", 0.8, O, O)],
+        "USDC": [("ERC20", 4.0, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.5, O, O), ("BASE", 0.5, O, O),
+                 ("MATIC", 0.8, O, O)],
     },
 }
 

@@ -2,7 +2,7 @@
 ``EXCHANGES``; adding an exchange is a package here and one line below."""
 from __future__ import annotations
 
-from . import binance, bitget, bybit, coinbase, gate, kraken, okx
+from . import binance, bitget, bybit, coinbase, gate, kraken, kucoin, okx
 from .profile import ExchangeProfile
 
 PROFILES = (
@@ -11,6 +11,7 @@ PROFILES = (
     bybit.PROFILE,
     coinbase.PROFILE,
     kraken.PROFILE,
+    kucoin.PROFILE,
     gate.PROFILE,
     bitget.PROFILE,
 )

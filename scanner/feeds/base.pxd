@@ -3,7 +3,7 @@ from scanner.book cimport Link, OrderBook
 
 
 cdef class FeedStats:
-    cdef public bint up
+    cdef public int connections, connected
     cdef public long long messages, reconnects
     cdef public double last_message_at
     cdef public object resyncs, errors
@@ -13,7 +13,7 @@ cdef class FeedStats:
 cdef class Venue:
     cdef public dict books  # unified symbol -> book
     cdef public dict by_id  # exchange market id -> book
-    cdef public object on_book, fetch
+    cdef public object on_book, fetch, ping_interval
     cdef public str ws_url, rest_url
     cdef public Link link  # the connection's liveness, shared by its books
 

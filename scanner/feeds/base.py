@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from ..instruments import Instrument
 
 Send = Callable[[str], Awaitable[None]]
-Fetch = Callable[[str, dict[str, Any]], Awaitable[None]]  # GET path?params, answer to apply_rest
+Fetch = Callable[..., Awaitable[None]]  # (path, params, method="GET"): the answer goes to apply_rest
 BookListener = Callable[[OrderBook], None]
 # What parsing an exchange message that is not what its protocol says can raise (OverflowError:
 # an integer too large for a book's 64-bit sequence fields).
@@ -26,16 +26,23 @@ class FeedError(Exception):
 
 class FeedStats:
     """Counters of one exchange feed, read by the metrics collector at scrape time (an
-    extension type: the runner counts each frame in C fields)."""
+    extension type: the runner counts each frame in C fields). An exchange whose books need
+    several connections shares one FeedStats between their runners: it is up when every one
+    of its connections is."""
 
     def __init__(self) -> None:
-        self.up = False
+        self.connections = 0  # runners sharing these counters
+        self.connected = 0  # of them, connected now
         self.messages = 0
         self.reconnects = 0
         self.last_message_at = 0.0  # monotonic
         self.resyncs: Counter[str] = Counter()  # reason -> count
         self.errors: Counter[str] = Counter()  # kind -> count
         self.last_error = ""
+
+    @property
+    def up(self) -> bool:
+        return self.connections > 0 and self.connected == self.connections
 
 
 class Venue:
@@ -46,13 +53,23 @@ class Venue:
     malformed), and ``handle`` raises ``FeedError`` on an exchange error. Its books share
     ``link``, the liveness of this venue's connection.
     Each exchange's subclass implements the methods that raise NotImplementedError here; it is
-    compiled (a Cython extension type, see ``base.pxd``), so the frame path is C calls.
+    compiled (a Cython extension type, see ``base.pxd``), so the frame path is C calls. Book
+    sync is one of the two strategies in ``scanner.feeds.sync``.
+
+    What the runner does around the protocol: ``await prepare()`` before each connect (it may
+    ask REST through ``fetch`` and set the URL and ping interval), wait up to
+    ``welcome_timeout`` seconds for a frame ``is_welcome`` accepts (0: no welcome), send
+    ``subscribe_messages()``, send ``ping_message()`` every ``ping_interval`` seconds (None:
+    no application pings). A venue holds at most ``max_books_per_connection`` books (0: no
+    limit); the app opens one venue and connection per chunk.
     """
 
     name = ""  # each exchange's class sets its own
     default_ws_url = ""
     default_rest_url = ""
-    ping_interval = None  # seconds between application-level pings
+    default_ping_interval = None  # seconds between application-level pings
+    welcome_timeout = 0.0  # seconds to wait for the exchange's welcome before subscribing
+    max_books_per_connection = 0  # 0: every book on one connection
     rest_per_second = 10.0  # REST requests the runner sends at most, per connection
 
     def __init__(self, books: dict[str, OrderBook], on_book: BookListener,
@@ -62,6 +79,7 @@ class Venue:
         self.ws_url = (ws_url or self.default_ws_url).rstrip("/")
         self.rest_url = (rest_url or self.default_rest_url).rstrip("/")
         self.fetch: Fetch | None = None  # set by the runner, which owns REST requests
+        self.ping_interval = self.default_ping_interval
         self.by_id = {self.stream_id(book.instrument): book for book in books.values()}
         self.link = Link()
         for book in books.values():
@@ -79,8 +97,15 @@ class Venue:
         it otherwise there (Kraken's v2 feed says "BTC/USD" for the REST id "XBTUSD")."""
         return instrument.id
 
+    async def prepare(self) -> None:
+        """Get ready to connect (default: nothing); e.g. request a token and the endpoint."""
+
     def connect_url(self) -> str:
         return self.ws_url
+
+    def is_welcome(self, frame: bytes) -> bool:
+        """Whether ``frame`` is the exchange's welcome (only asked with a ``welcome_timeout``)."""
+        return True
 
     def subscribe_messages(self) -> list[str]:
         """Messages sent right after connecting."""
@@ -106,7 +131,7 @@ class Venue:
         try:
             self.on_rest(path, params, body)
         except MALFORMED as exc:
-            raise FeedError(f"{self.name}: malformed answer to GET {path}: {exc!r}") from exc
+            raise FeedError(f"{self.name}: malformed answer to {path}: {exc!r}") from exc
 
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         """Apply a REST answer (live, or from a recording); only some protocols need REST."""

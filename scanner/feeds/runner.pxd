@@ -7,8 +7,8 @@ cdef class FeedRunner:
     cdef public FeedStats stats
     cdef public object recorder, backoff, _ws, _http
     cdef double _next_request_at
-    cdef public bint replaying, _failure_counted
-    cdef public double silence_seconds, staleness_seconds
+    cdef public bint replaying, _failure_counted, _connected
+    cdef public double silence_seconds, staleness_seconds, _last_frame_at
     cdef int _attempts
     cdef dict _resyncing
 

@@ -1,5 +1,6 @@
-"""Connection handling shared by every exchange: connect, subscribe, heartbeat, read, resync,
-reconnect with jittered exponential backoff, and reconnect when a connected feed goes silent.
+"""Connection handling shared by every exchange: prepare (e.g. a token request), connect, wait
+for the exchange's welcome, subscribe, heartbeat, read, resync, REST requests, reconnect with
+jittered exponential backoff, and reconnect when a connected feed goes silent.
 
 A connection that fails (an exchange error event, a silent feed, a dropped socket) is dropped
 at once: its books are unusable from that moment, without waiting for a close handshake."""
@@ -26,7 +27,9 @@ REST_BACKOFF = Backoff(base=0.5, cap=15.0)
 
 
 class FeedRunner:
-    """Keeps one exchange's feed connected and its books in sync, forever."""
+    """Keeps one connection of an exchange's feed up and its books in sync, forever (an
+    exchange with more books than one connection takes has several runners, sharing
+    ``stats``)."""
 
     def __init__(self, venue: Venue, stats: FeedStats, silence_seconds: float = 15.0,
                  backoff: Backoff = RECONNECT_BACKOFF, recorder: Recorder | None = None,
@@ -41,6 +44,9 @@ class FeedRunner:
         self._http: aiohttp.ClientSession | None = None
         self._next_request_at = 0.0
         self.stats = stats
+        stats.connections += 1
+        self._connected = False
+        self._last_frame_at = 0.0  # this connection's, for its silence watchdog
         self.silence_seconds = silence_seconds
         self.staleness_seconds = staleness_seconds
         self.backoff = backoff
@@ -76,6 +82,7 @@ class FeedRunner:
 
     async def _session(self) -> None:
         venue = self.venue
+        await venue.prepare()
         ws = await websockets.connect(venue.connect_url(), compression=None, max_size=2**24,
                                       ping_interval=20, ping_timeout=20, open_timeout=10)
         self._ws = ws
@@ -84,10 +91,11 @@ class FeedRunner:
             if self.recorder is not None:
                 self.recorder.connect(venue.name, time.monotonic())
             venue.link.reset()
+            if venue.welcome_timeout:
+                await self._welcome(ws)
             for message in venue.subscribe_messages():
                 await ws.send(message)
-            self.stats.up = True
-            self.stats.last_message_at = time.monotonic()
+            self._up()
             log.info("%s: connected to %s", venue.name, _redact(venue.connect_url()))
             helpers.append(asyncio.create_task(self._watch_silence(ws)))
             if venue.ping_interval:
@@ -103,6 +111,20 @@ class FeedRunner:
                 task.cancel()
             self._drop(ws)
 
+    async def _welcome(self, ws: websockets.ClientConnection) -> None:
+        """Wait for the frame the venue takes as its welcome; frames before it are handled
+        (an error event raises FeedError). None within ``welcome_timeout``: FeedError."""
+        venue = self.venue
+        deadline = time.monotonic() + venue.welcome_timeout
+        while True:
+            try:
+                frame = await asyncio.wait_for(ws.recv(decode=False), deadline - time.monotonic())
+            except asyncio.TimeoutError:
+                raise FeedError(f"{venue.name}: no welcome within {venue.welcome_timeout:g}s") from None
+            if venue.is_welcome(frame):
+                return
+            self.on_frame(frame, time.monotonic())
+
     async def _read(self, ws: websockets.ClientConnection) -> None:
         on_frame, monotonic = self.on_frame, time.monotonic
         while True:
@@ -113,9 +135,9 @@ class FeedRunner:
         """Handle one received frame (live, or from a recording)."""
         stats = self.stats
         stats.messages += 1
-        if received_at - stats.last_message_at > self.staleness_seconds and stats.last_message_at:
-            self._suspect_books(received_at - stats.last_message_at)
-        stats.last_message_at = received_at
+        if received_at - self._last_frame_at > self.staleness_seconds and self._last_frame_at:
+            self._suspect_books(received_at - self._last_frame_at)
+        stats.last_message_at = self._last_frame_at = received_at
         self.venue.link.received_at = received_at
         if self.recorder is not None:
             self.recorder.frame(self.venue.name, received_at, frame)
@@ -146,16 +168,17 @@ class FeedRunner:
                 book.mark_unproven()
                 self.venue.on_book(book)
 
-    async def fetch(self, path: str, params: dict[str, Any]) -> None:
-        """GET ``path`` from the exchange's REST API for the venue and hand the answer to
-        ``apply_rest``: requests are paced at the venue's ``rest_per_second`` (a reconnect of
-        many books is no snapshot storm), and a failed or malformed answer is counted as
-        errors{kind="resync"} and asked again after a backoff, until it succeeds."""
+    async def fetch(self, path: str, params: dict[str, Any], method: str = "GET") -> None:
+        """Request ``path`` with ``params`` as its query (GET, or a POST without a body) from
+        the exchange's REST API for the venue and hand the answer to ``apply_rest``: requests
+        are paced at the venue's ``rest_per_second`` (a reconnect of many books is no snapshot
+        storm), recorded, and a failed or malformed answer is counted as errors{kind="resync"}
+        and asked again after a backoff, until it succeeds."""
         venue, attempt = self.venue, 0
         while True:
             await self._pace()
             try:
-                body = await self._get(path, params)
+                body = await self._request(method, path, params)
                 venue.apply_rest(path, params, body)
                 return
             except (OSError, FeedError, aiohttp.ClientError, asyncio.TimeoutError) as exc:
@@ -163,13 +186,14 @@ class FeedRunner:
                 await asyncio.sleep(REST_BACKOFF.delay(attempt))
                 attempt += 1
 
-    async def _get(self, path: str, params: dict[str, Any]) -> bytes:
+    async def _request(self, method: str, path: str, params: dict[str, Any]) -> bytes:
         if self._http is None:
             raise FeedError("the runner is not running: no HTTP session")
-        async with self._http.get(self.venue.rest_url + path, params=params) as response:
+        url = self.venue.rest_url + path
+        async with self._http.request(method, url, params=params) as response:
             body = await response.read()
             if response.status != 200:
-                raise FeedError(f"GET {path} returned HTTP {response.status}: {body[:200]!r}")
+                raise FeedError(f"{method} {path} returned HTTP {response.status}: {body[:200]!r}")
         if self.recorder is not None:
             self.recorder.rest(self.venue.name, time.monotonic(), path, params, body)
         return body
@@ -210,15 +234,18 @@ class FeedRunner:
                 self._drop(self._ws)
 
     async def _heartbeat(self, ws: websockets.ClientConnection) -> None:
-        message = self.venue.ping_message()
-        while message:
-            await asyncio.sleep(self.venue.ping_interval)
+        venue = self.venue
+        while True:
+            await asyncio.sleep(venue.ping_interval)
+            message = venue.ping_message()  # asked each time: some carry a fresh id
+            if message is None:
+                return
             await ws.send(message)
 
     async def _watch_silence(self, ws: websockets.ClientConnection) -> None:
         while True:
             await asyncio.sleep(min(1.0, self.silence_seconds / 4))
-            silent_for = time.monotonic() - self.stats.last_message_at
+            silent_for = time.monotonic() - self._last_frame_at
             if silent_for > self.silence_seconds:
                 self.stats.errors["silent"] += 1
                 log.warning("%s: no frame for %.1fs, reconnecting", self.venue.name, silent_for)
@@ -232,8 +259,17 @@ class FeedRunner:
         self._down()
         ws.transport.abort()
 
+    def _up(self) -> None:
+        self._last_frame_at = time.monotonic()
+        self.stats.last_message_at = self._last_frame_at
+        if not self._connected:
+            self._connected = True
+            self.stats.connected += 1
+
     def _down(self) -> None:
-        self.stats.up = False
+        if self._connected:
+            self._connected = False
+            self.stats.connected -= 1
         self._ws = None
         for task in self._resyncing.values():
             task.cancel()

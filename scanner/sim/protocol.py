@@ -32,7 +32,7 @@ class ExchangeStats:
     connections_accepted: int = 0
     connections_open: int = 0
     faults_injected: Counter = field(default_factory=Counter)  # fault name -> count
-    rest_requests: list[float] = field(default_factory=list)  # monotonic time of each REST GET
+    rest_requests: list[float] = field(default_factory=list)  # monotonic time of each REST GET or POST
 
 
 class Subscriber:
@@ -154,6 +154,7 @@ class Venue(ABC):
         self.gaps: set[str] = set()  # symbols whose next diff is dropped
         self.cut_answers = 0  # REST answers still to cut in half
         self.rng = rng
+        self.ws_url = ""  # where its WebSocket is served, once listening
 
     @staticmethod
     @abstractmethod
@@ -218,6 +219,10 @@ class Venue(ABC):
 
     def rest(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         """Answer a plain HTTP GET on the WebSocket port."""
+        return 404, b'{"msg":"Not Found"}'
+
+    def post(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
+        """Answer a plain HTTP POST (without a body) on the WebSocket port."""
         return 404, b'{"msg":"Not Found"}'
 
     def wire_book(self, symbol: str) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:

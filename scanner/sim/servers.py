@@ -107,6 +107,7 @@ class SimulatedExchanges:
         host = f"[{self.host}]" if ":" in self.host else self.host
         self._endpoints[name] = Endpoint(f"ws://{host}:{port}{venue.ws_path}",
                                          f"http://{host}:{port}")
+        venue.ws_url = self._endpoints[name].ws_url
 
     async def stop(self) -> None:
         """Stop the ticker and close every server and connection."""
@@ -289,13 +290,15 @@ class SimulatedExchanges:
             venue.close(conn)
 
     def _http(self, venue: Venue, conn: ServerConnection, request: Request) -> Response | None:
-        """WebSocket handshakes go on (404 on a wrong path); plain GETs are REST calls."""
+        """WebSocket handshakes go on (404 on a wrong path); plain GETs and POSTs are REST
+        calls."""
         if request.headers.get("Upgrade", "").lower() == "websocket":
             return None if venue.accepts(request.path) else conn.respond(HTTPStatus.NOT_FOUND,
                                                                          "Not Found\n")
         path, _, query = request.path.partition("?")
         self._stats[venue.name].rest_requests.append(time.monotonic())
-        status, body = venue.rest(path, dict(parse_qsl(query)))
+        answer = venue.post if request.method == "POST" else venue.rest
+        status, body = answer(path, dict(parse_qsl(query)))
         if venue.cut_answers and status == HTTPStatus.OK:  # the bad_rest fault
             venue.cut_answers -= 1
             body = body[: len(body) // 2]

@@ -15,7 +15,7 @@ class Bitget(Venue):
     name = "bitget"
     default_ws_url = "wss://ws.bitget.com/v2/ws/public"
     default_rest_url = "https://api.bitget.com"
-    ping_interval = 30.0  # Bitget expects a text ping every 30 s
+    default_ping_interval = 30.0  # Bitget expects a text ping every 30 s
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,10 +1,10 @@
 # C types for feed.py, which Cython compiles (see setup.py).
 cimport cython
 from scanner.book cimport OrderBook
-from scanner.feeds.base cimport Venue
+from scanner.feeds.sync cimport WsSnapshotVenue
 
 
-cdef class Bybit(Venue):
+cdef class Bybit(WsSnapshotVenue):
     cdef dict depth_topics, top_topics  # topic -> book
 
     @cython.locals(message=dict)

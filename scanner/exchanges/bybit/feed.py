@@ -5,17 +5,18 @@ from __future__ import annotations
 
 import orjson
 
-from ...book import SYNCING, OrderBook
-from ...feeds.base import FeedError, Send, Venue
+from ...book import OrderBook
+from ...feeds.base import FeedError
+from ...feeds.sync import WsSnapshotVenue
 
 DEPTH = 50  # orderbook.50: Bybit keeps the best 50 levels current (and deletes those that leave)
 
 
-class Bybit(Venue):
+class Bybit(WsSnapshotVenue):
     name = "bybit"
     default_ws_url = "wss://stream.bybit.com/v5/public/spot"
     default_rest_url = "https://api.bybit.com"
-    ping_interval = 20.0
+    default_ping_interval = 20.0
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -58,15 +59,11 @@ class Bybit(Venue):
     def _on_depth(self, book: OrderBook, message: dict, received_at: float) -> None:
         data = message["data"]
         cts = message.get("cts") or message["ts"]  # orders the two topics; ts dates the frame
+        u = data["u"]
         if message["type"] == "snapshot":
-            book.load_snapshot(data["b"], data["a"], data["u"], cts, received_at,
-                               message["ts"] / 1000.0)
+            self.snapshot(book, data["b"], data["a"], u, cts, received_at, message["ts"] / 1000.0)
         else:
-            if book.state is SYNCING:
-                return
-            u = data["u"]
-            book.apply_next(data["b"], data["a"], u - 1, u, cts, received_at, message["ts"] / 1000.0)
-        self.on_book(book)
+            self.delta(book, data["b"], data["a"], u - 1, u, cts, received_at, message["ts"] / 1000.0)
 
     def _on_top(self, book: OrderBook, message: dict, received_at: float) -> None:
         data = message["data"]
@@ -78,8 +75,7 @@ class Bybit(Venue):
                           message["ts"] / 1000.0):
             self.on_book(book)
 
-    async def resync(self, symbol: str, send: Send) -> None:
+    def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the depth topic: Bybit answers with a fresh snapshot."""
         topic = f"orderbook.{DEPTH}.{self.books[symbol].instrument.id}"
-        await send(self._request("unsubscribe", [topic]))
-        await send(self._request("subscribe", [topic]))
+        return [self._request("unsubscribe", [topic]), self._request("subscribe", [topic])]

@@ -27,7 +27,7 @@ class Gate(Venue):
     name = "gate"
     default_ws_url = "wss://api.gateio.ws/ws/v4/"
     default_rest_url = "https://api.gateio.ws"
-    ping_interval = 5.0  # the official SDK's spot.ping interval
+    default_ping_interval = 5.0  # the official SDK's spot.ping interval
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

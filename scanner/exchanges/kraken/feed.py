@@ -21,7 +21,7 @@ class Kraken(Venue):
     name = "kraken"
     default_ws_url = "wss://ws.kraken.com/v2"
     default_rest_url = "https://api.kraken.com"
-    ping_interval = 30.0  # the server's heartbeats keep the connection up; this proves it answers
+    default_ping_interval = 30.0  # the server's heartbeats keep the connection up; this proves it answers
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

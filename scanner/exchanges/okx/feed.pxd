@@ -1,10 +1,10 @@
 # C types for feed.py, which Cython compiles (see setup.py).
 cimport cython
 from scanner.book cimport OrderBook
-from scanner.feeds.base cimport Venue
+from scanner.feeds.sync cimport WsSnapshotVenue
 
 
-cdef class Okx(Venue):
+cdef class Okx(WsSnapshotVenue):
     @cython.locals(message=dict, arg=dict, data=list)
     cpdef handle(self, frame, double received_at)
     cdef _on_books(self, OrderBook book, object action, dict data, double received_at)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import orjson
 
-from ...book import SYNCING, OrderBook
-from ...feeds.base import FeedError, Send, Venue
+from ...book import OrderBook
+from ...feeds.base import FeedError
+from ...feeds.sync import WsSnapshotVenue
 
 BOOKS_DEPTH = 400  # the books channel keeps the best 400 levels per side current
 
 
-class Okx(Venue):
+class Okx(WsSnapshotVenue):
     name = "okx"
     default_ws_url = "wss://ws.okx.com:8443/ws/v5/public"
     default_rest_url = "https://www.okx.com"
-    ping_interval = 20.0  # OKX closes a connection idle for 30 s
+    default_ping_interval = 20.0  # OKX closes a connection idle for 30 s
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -66,14 +67,11 @@ class Okx(Venue):
     def _on_books(self, book: OrderBook, action: str | None, data: dict, received_at: float) -> None:
         ts = int(data["ts"])
         if action == "snapshot":
-            book.load_snapshot(data["bids"], data["asks"], data["seqId"], ts, received_at,
-                               ts / 1000.0)
+            self.snapshot(book, data["bids"], data["asks"], data["seqId"], ts, received_at,
+                          ts / 1000.0)
         else:
-            if book.state is SYNCING:
-                return  # updates before the (re)subscription's snapshot
-            book.apply_next(data["bids"], data["asks"], data["prevSeqId"], data["seqId"], ts,
-                            received_at, ts / 1000.0)
-        self.on_book(book)
+            self.delta(book, data["bids"], data["asks"], data["prevSeqId"], data["seqId"], ts,
+                       received_at, ts / 1000.0)
 
     def _on_bbo(self, book: OrderBook, data: dict, received_at: float) -> None:
         bid, ask = data["bids"][0], data["asks"][0]
@@ -81,8 +79,7 @@ class Okx(Venue):
         if book.patch_top(bid[0], bid[1], ask[0], ask[1], ts, received_at, ts / 1000.0):
             self.on_book(book)
 
-    async def resync(self, symbol: str, send: Send) -> None:
+    def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the instrument: OKX answers with a fresh snapshot."""
         inst_id = self.books[symbol].instrument.id
-        await send(self._request("unsubscribe", [inst_id]))
-        await send(self._request("subscribe", [inst_id]))
+        return [self._request("unsubscribe", [inst_id]), self._request("subscribe", [inst_id])]
