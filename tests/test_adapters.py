@@ -29,7 +29,7 @@ def combined(stream: str, payload: bytes) -> bytes:
 
 def join(binance: Binance, book: OrderBook, snapshot: dict) -> bool:
     """Hand ``snapshot`` to the adapter as the REST answer for ``book``; whether it joined."""
-    binance.on_rest("/api/v3/depth", {"symbol": binance.market_id(book.symbol), "limit": 1000},
+    binance.on_rest("/api/v3/depth", {"symbol": book.instrument.id, "limit": 1000},
                     orjson.dumps(snapshot))
     return book.state is BookState.LIVE
 

@@ -13,7 +13,6 @@ import pytest
 import websockets
 
 from scanner.app import Scanner
-from scanner.book import OrderBook
 from scanner.config import Config
 from scanner.exchanges.kucoin.feed import Kucoin
 from scanner.feeds import FeedStats
@@ -21,6 +20,7 @@ from scanner.feeds.runner import FeedRunner
 from scanner.metadata import Metadata
 from scanner.sim import SimulatedExchanges
 from scanner_harness import Harness, free_port
+from tests.markets import spot_book
 
 
 @contextlib.asynccontextmanager
@@ -46,7 +46,7 @@ async def test_token_step_welcome_and_pings_at_the_server_interval():
     async with SimulatedExchanges(["BTC/USDT"], exchanges=["kucoin"], dislocation_every=None) as sim:
         server = sim.venues["kucoin"]
         server.ping_interval_ms, server.ping_timeout_ms = 300, 300  # silent 0.6 s: closed
-        books = {"BTC/USDT": OrderBook("kucoin", "BTC/USDT")}
+        books = {"BTC/USDT": spot_book("kucoin", "BTC/USDT")}
         venue = Kucoin(books, lambda book: None, rest_url=sim.endpoints["kucoin"].rest_url)
         stats = FeedStats()
         async with kucoin_runner(venue, stats):
@@ -75,7 +75,7 @@ async def test_no_welcome_in_time_is_an_error_and_nothing_is_subscribed():
 
     async with websockets.serve(mute, "127.0.0.1", 0) as server:
         port = server.sockets[0].getsockname()[1]
-        venue = MuteKucoin({"BTC/USDT": OrderBook("kucoin", "BTC/USDT")}, lambda book: None)
+        venue = MuteKucoin({"BTC/USDT": spot_book("kucoin", "BTC/USDT")}, lambda book: None)
         stats = FeedStats()
         async with kucoin_runner(venue, stats):
             await wait_for(lambda: stats.errors["error"] >= 1)
@@ -85,7 +85,7 @@ async def test_no_welcome_in_time_is_an_error_and_nothing_is_subscribed():
 
 async def test_unknown_token_is_refused_and_a_new_one_is_asked_for():
     async with SimulatedExchanges(["BTC/USDT"], exchanges=["kucoin"], dislocation_every=None) as sim:
-        books = {"BTC/USDT": OrderBook("kucoin", "BTC/USDT")}
+        books = {"BTC/USDT": spot_book("kucoin", "BTC/USDT")}
         venue = Kucoin(books, lambda book: None, rest_url=sim.endpoints["kucoin"].rest_url)
         stats = FeedStats()
         async with kucoin_runner(venue, stats):

@@ -16,15 +16,18 @@ from scanner.sim import SimulatedExchanges
 from scanner_harness import free_port
 
 SYMBOLS = ["BTC/USDT", "ETH/USDT"]
+EXCHANGES = ("binance", "okx", "bybit")  # the exchanges of the dislocations below
 DISLOCATIONS = [("okx", "BTC/USDT", 70), ("bybit", "ETH/USDT", -70), ("binance", "BTC/USDT", 70),
                 ("okx", "ETH/USDT", -70), ("bybit", "BTC/USDT", 70), ("binance", "ETH/USDT", -70)]
 
 
 async def paper_run(tmp_path, latency_ms: float) -> tuple[Decimal, Decimal, int, str]:
-    async with SimulatedExchanges(symbols=SYMBOLS, seed=5, updates_per_second=20.0,
+    async with SimulatedExchanges(symbols=SYMBOLS, exchanges=EXCHANGES, seed=5, updates_per_second=20.0,
                                   dislocation_every=None) as sim:
         config = Config()
         config.scanner.symbols = list(SYMBOLS)
+        for name, exchange in config.exchanges.items():
+            exchange.enabled = name in EXCHANGES
         config.metrics.port = free_port()
         for name, endpoint in sim.endpoints.items():
             config.exchanges[name].ws_url = endpoint.ws_url
