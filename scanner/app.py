@@ -11,7 +11,7 @@ from rich.console import RenderableType
 
 from .alerts import Alerter, FeedHealth
 from .book import OrderBook
-from .checks import listings
+from .checks import conversion_listings, listings
 from .clock import LiveScheduler, Scheduler
 from .config import Config
 from .engine.costs import CostModel
@@ -44,8 +44,9 @@ class Scanner:
         self.live = live
         self.scheduler = scheduler or LiveScheduler()
         self.recorder = recorder
-        self.store = BookStore(listings(config, metadata),
-                               {name: config.staleness_seconds(name) for name in config.exchanges})
+        scanned = listings(config, metadata)
+        self.store = BookStore(scanned, {name: config.staleness_seconds(name) for name in config.exchanges},
+                               conversion_listings(config, metadata, scanned))
         self.costs = CostModel(metadata, config.exchanges)
         self.engine = SpreadEngine(self.store, self.costs, config.scanner,
                                    clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)

@@ -17,6 +17,7 @@ from .config import Config, ConfigError
 from .exchanges import EXCHANGES
 from .instruments import Instrument, MarketType, parse_symbol
 from .metadata import Metadata, _cache_path
+from .stablecoins import STABLECOINS
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,27 @@ def listings(config: Config, metadata: Metadata) -> dict[str, list[Instrument]]:
             result[exchange] = [i for i in found if i is not None]
         else:
             result[exchange] = [unlisted(exchange, s) for s in config.scanner.symbols]
+    return result
+
+
+def conversion_listings(config: Config, metadata: Metadata,
+                        listed: dict[str, list[Instrument]]) -> dict[str, list[Instrument]]:
+    """The stablecoin books the engine needs to compare quotes: where the ``listed``
+    instruments of one market type and base span two stablecoin quotes (BTC/USDT here,
+    BTC/USDC there), every enabled exchange's spot book between those two quotes (USDC/USDT or
+    USDT/USDC) that the metadata lists."""
+    quotes: dict[tuple[MarketType, str], set[str]] = {}
+    for instruments in listed.values():
+        for i in instruments:
+            if i.quote in STABLECOINS:
+                quotes.setdefault((i.type, i.base), set()).add(i.quote)
+    needed = {(a, b) for spanned in quotes.values() for a in spanned for b in spanned if a != b}
+    result = {}
+    for exchange in config.enabled_exchanges():
+        found = (metadata.instrument(exchange, f"{a}/{b}") for a, b in sorted(needed))
+        books = [i for i in found if i is not None and i.is_spot]
+        if books:
+            result[exchange] = books
     return result
 
 

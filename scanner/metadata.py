@@ -88,6 +88,15 @@ class TransferRoute:
     status: Status
 
 
+@dataclass(frozen=True, slots=True)
+class AssetIdentity:
+    """What says which asset a currency code is at one exchange: ccxt's currency id and the
+    token contract per network (unified network code -> address; native coins have none)."""
+
+    id: str | None
+    contracts: dict[str, str]
+
+
 @dataclass(frozen=True)
 class ExchangeMetadata:
     """Everything known about one exchange, from one fetch or from the bundled snapshot."""
@@ -97,6 +106,7 @@ class ExchangeMetadata:
     fetched_at: float
     source: str  # "bundled" | "ccxt"
     statuses_expired: bool = False  # network statuses were older than the limit: all made UNKNOWN
+    assets: dict[str, AssetIdentity] = field(default_factory=dict)  # by currency code, where known
 
 
 class Metadata:
@@ -168,6 +178,24 @@ class Metadata:
         if route is None:
             route = self._routes[key] = best_route(asset, self.networks(src, asset), self.networks(dst, asset))
         return route
+
+    def identity(self, exchange: str, asset: str) -> AssetIdentity | None:
+        data = self.data.get(exchange)
+        return data.assets.get(asset) if data else None
+
+    def asset_conflict(self, asset: str, a: str, b: str) -> str | None:
+        """Why the currency ``asset`` at exchange ``a`` is not the one at ``b`` (None: nothing
+        says so). Two listings of one code are the same asset unless both exchanges name a
+        contract on the same network and the contracts differ (ticker collision). ccxt's
+        currency ids are each exchange's own spelling (Kraken's XXBT is Binance's BTC), so
+        they never prove a difference on their own."""
+        first, second = self.identity(a, asset), self.identity(b, asset)
+        if first is None or second is None:
+            return None
+        for network in sorted(first.contracts.keys() & second.contracts.keys()):
+            if first.contracts[network].lower() != second.contracts[network].lower():
+                return f"{asset} is contract {first.contracts[network]} on {network} at {a}, {second.contracts[network]} at {b}"
+        return None
 
     def expire_statuses(self, max_age: float, now: float | None = None) -> Metadata:
         """A copy in which every exchange whose data is older than ``max_age`` seconds at ``now``
@@ -280,6 +308,8 @@ def _exchange_to_dict(data: ExchangeMetadata) -> dict[str, Any]:
         "networks": {asset: [{"network": n.network, "fee": n.fee, "withdraw": n.withdraw.value,
                               "deposit": n.deposit.value} for n in nets]
                      for asset, nets in data.networks.items()},
+        **({"assets": {code: {"id": a.id, "contracts": a.contracts} for code, a in data.assets.items()}}
+           if data.assets else {}),
     }
 
 
@@ -311,7 +341,10 @@ def _exchange_from_dict(exchange: str, doc: dict[str, Any]) -> ExchangeMetadata:
                                       Status(n["withdraw"]), Status(n["deposit"])) for n in nets)
         for asset, nets in doc["networks"].items() if nets
     }
-    return ExchangeMetadata(markets, networks, float(doc["fetched_at"]), str(doc["source"]))
+    assets = {str(code): AssetIdentity(None if a.get("id") is None else str(a["id"]),
+                                       {unify_network(n): str(c) for n, c in (a.get("contracts") or {}).items()})
+              for code, a in (doc.get("assets") or {}).items()}
+    return ExchangeMetadata(markets, networks, float(doc["fetched_at"]), str(doc["source"]), assets=assets)
 
 
 def _opt_float(value: Any) -> float | None:
@@ -450,7 +483,8 @@ async def _fetch_exchange(name: str, symbols: list[str] | None, previous: Exchan
         assets = sorted({a for m in markets.values() for a in (m.instrument.base, m.instrument.quote)})
         currencies = await _currencies(ex, keyed=bool(secrets), warnings=outcome.warnings)
         networks = _networks(name, assets, currencies, previous, outcome.warnings)
-        outcome.data = ExchangeMetadata(markets, networks, time.time(), "ccxt")
+        outcome.data = ExchangeMetadata(markets, networks, time.time(), "ccxt",
+                                        assets=_identities(assets, currencies))
     except Exception as exc:
         outcome.error = _redact(f"{type(exc).__name__}: {_one_line(exc)}", secrets)[:500]
     finally:
@@ -567,6 +601,26 @@ def _networks(name: str, assets: list[str], currencies: dict[str, Any], previous
     if stale:
         warnings.append(f"no per-network data for {', '.join(stale)} (set ARBSCAN_{name.upper()}_API_KEY and "
                         f"_SECRET if the exchange needs keys); kept previous fees with status unknown")
+    return result
+
+
+CONTRACT_KEYS = ("contractAddress", "contract_address", "contract", "ctAddr", "tokenAddress")  # in ccxt's raw ``info``
+
+
+def _identities(assets: list[str], currencies: dict[str, Any]) -> dict[str, AssetIdentity]:
+    """Each asset's ccxt currency id and contract per network, where ccxt gives a currency."""
+    result = {}
+    for asset in assets:
+        currency = currencies.get(asset)
+        if not currency:
+            continue
+        contracts = {}
+        for code, net in (currency.get("networks") or {}).items():
+            info = net.get("info") if isinstance(net.get("info"), dict) else {}
+            address = next((info[k] for k in CONTRACT_KEYS if isinstance(info.get(k), str) and info[k]), None)
+            if address:
+                contracts[unify_network(net.get("network") or code)] = address
+        result[asset] = AssetIdentity(None if currency.get("id") is None else str(currency["id"]), contracts)
     return result
 
 

@@ -34,7 +34,8 @@ def test_opened_payload_has_the_generic_fields():
     event = make_event(net=12.5, size=0.25)
     payload = opportunity_payload(event)
     assert payload == {
-        "id": "opp-1", "type": "opportunity.opened", "symbol": "BTC/USDT", "buy_exchange": "binance",
+        "id": "opp-1", "type": "opportunity.opened", "symbol": "BTC/USDT", "buy_symbol": "BTC/USDT",
+            "sell_symbol": "BTC/USDT", "buy_exchange": "binance",
         "sell_exchange": "okx", "buy_price": 43_000.0, "sell_price": event.opportunity.sell_price, "size": 0.25,
         "net_profit": pytest.approx(12.5), "net_profit_bps": pytest.approx(12.5 / (0.25 * 43_000) * 1e4),
         "costs": event.opportunity.costs.as_dict(), "detected_at": "2023-11-14T22:13:20.000Z",

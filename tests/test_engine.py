@@ -97,6 +97,9 @@ class FakeCosts:
     def transfer(self, asset, src, dst):
         return self.route
 
+    def asset_conflict(self, asset, a, b):
+        return None
+
 
 def make_engine(route=OPEN_ROUTE, staleness=None, **config):
     store = BookStore({ex: [spot(ex, "ETH/USDT")] for ex in ("a", "b")}, staleness or {"a": 5.0, "b": 5.0})

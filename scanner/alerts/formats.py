@@ -41,6 +41,8 @@ def opportunity_payload(event: OpportunityEvent) -> dict[str, Any]:
         "id": event.id,
         "type": event.type.value,
         "symbol": opp.symbol,
+        "buy_symbol": opp.buy_instrument.symbol,
+        "sell_symbol": opp.sell_instrument.symbol,
         "buy_exchange": opp.buy_exchange,
         "sell_exchange": opp.sell_exchange,
         "buy_price": opp.buy_price,
@@ -147,7 +149,7 @@ def describe(event: Mapping[str, Any]) -> Message:
 
 
 def _describe_opportunity(event: Mapping[str, Any]) -> Message:
-    symbol = parse_symbol(event["symbol"])
+    symbol = parse_symbol(event.get("buy_symbol", event["symbol"]))  # figures are in the buy quote
     base, quote = symbol.base, symbol.quote
     c = event["costs"]
     route = f"buy {event['buy_exchange']} → sell {event['sell_exchange']}"
@@ -166,7 +168,14 @@ def _describe_opportunity(event: Mapping[str, Any]) -> Message:
                      f" {c['transfer_status']})"),
     ]
     breakdown = (f"gross {money(c['gross'])} − buy fee {money(c['buy_fee'])} − sell fee {money(c['sell_fee'])}"
-                 f" − transfer {money(c['transfer_fee'])} = net {money(c['net'])} {quote}")
+                 f" − transfer {money(c['transfer_fee'])}")
+    conversion = c.get("conversion")
+    if conversion:
+        fields.append((f"Conversion ({conversion['exchange']} {conversion['symbol']}, {bps(conversion['fee_rate'])})",
+                       f"{money(conversion['cost'])} {quote} ({num(conversion['amount'])} {conversion['from']} → "
+                       f"{num(conversion['received'])} {conversion['to']} at {num(conversion['rate'], 6)})"))
+        breakdown += f" − conversion {money(conversion['cost'])}"
+    breakdown += f" = net {money(c['net'])} {quote}"
     if closed:
         fields[:0] = [("Open for", duration(event["duration_seconds"])),
                       ("Peak net profit", f"{money(event['peak_net_profit'])} {quote}")]

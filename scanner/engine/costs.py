@@ -39,6 +39,11 @@ class CostModel:
             return FALLBACK_TAKER_FEE
         return fee
 
+    def asset_conflict(self, asset: str, a: str, b: str) -> str | None:
+        """Why ``asset`` at exchange ``a`` is another asset than at ``b`` (None: the same as far
+        as the metadata says; see `Metadata.asset_conflict`)."""
+        return self.metadata.asset_conflict(asset, a, b)
+
     def _transfer(self, asset: str, src: str, dst: str) -> tuple[TransferStatus, str | None, float]:
         route: TransferRoute = self.metadata.transfer_route(asset, src, dst)
         return ROUTE_STATUS[route.status], route.network, route.fee

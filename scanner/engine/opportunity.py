@@ -17,10 +17,40 @@ class TransferStatus(str, Enum):
 
 
 @dataclass(frozen=True, slots=True)
-class Costs:
-    """Cost breakdown of one opportunity, all in quote units.
+class Conversion:
+    """The sell leg's proceeds converted into the buy leg's quote on a stablecoin book
+    (a cross-quote opportunity: BTC/USDC bought, BTC/USDT sold, USDT -> USDC).
 
-    gross = size * (sell_vwap - buy_vwap); net = gross - buy_fee - sell_fee - transfer_fee.
+    ``rate`` and ``mid`` are target units per source unit: what the walk of ``amount`` gave
+    before the fee, and the book's mid. ``cost`` (target units) = amount * mid - received:
+    the walk's spread and depth, plus ``fee`` (the conversion book's taker fee).
+    """
+
+    exchange: str  # where the conversion book is
+    symbol: str  # the conversion book, e.g. "USDC/USDT"
+    source: str  # the sell leg's quote (what is converted)
+    target: str  # the buy leg's quote
+    amount: float  # source units converted: the sell proceeds after the sell fee
+    received: float  # target units received, after the fee
+    rate: float
+    mid: float
+    fee_rate: float
+    fee: float
+    cost: float
+
+    def as_dict(self) -> dict:
+        return {"exchange": self.exchange, "symbol": self.symbol, "from": self.source, "to": self.target,
+                "amount": self.amount, "received": self.received, "rate": self.rate, "mid": self.mid,
+                "fee_rate": self.fee_rate, "fee": self.fee, "cost": self.cost}
+
+
+@dataclass(frozen=True, slots=True)
+class Costs:
+    """Cost breakdown of one opportunity, all in the buy leg's quote units.
+
+    gross = size * (sell_vwap - buy_vwap); net = gross - buy_fee - sell_fee - transfer_fee
+    - conversion cost. Cross-quote: the sell leg's figures are valued at the conversion book's
+    mid, and ``conversion`` says what turning the proceeds into the buy quote cost.
     """
 
     gross: float
@@ -32,10 +62,12 @@ class Costs:
     buy_fee_rate: float  # taker fee as a fraction (0.001 = 10 bps)
     sell_fee_rate: float
     transfer_fee_base: float  # withdrawal fee in base units
+    conversion: Conversion | None = None  # cross-quote only
 
     @property
     def net(self) -> float:
-        return self.gross - self.buy_fee - self.sell_fee - self.transfer_fee
+        net = self.gross - self.buy_fee - self.sell_fee - self.transfer_fee
+        return net if self.conversion is None else net - self.conversion.cost
 
     def as_dict(self) -> dict:
         return {
@@ -48,6 +80,7 @@ class Costs:
             "buy_fee_rate": self.buy_fee_rate,
             "sell_fee_rate": self.sell_fee_rate,
             "transfer_fee_base": self.transfer_fee_base,
+            "conversion": None if self.conversion is None else self.conversion.as_dict(),
             "net": self.net,
         }
 
@@ -58,11 +91,11 @@ class Opportunity:
 
     buy_instrument: Instrument  # what is bought on the buy exchange
     sell_instrument: Instrument  # what is sold on the sell exchange (same type and base)
-    symbol: str  # unified, e.g. "BTC/USDT"
+    symbol: str  # unified, e.g. "BTC/USDT"; cross-quote "BTC/USDC>BTC/USDT" (buy > sell symbol)
     buy_exchange: str
     sell_exchange: str
-    buy_price: float  # VWAP paid on the buy exchange's asks
-    sell_price: float  # VWAP received on the sell exchange's bids
+    buy_price: float  # VWAP paid on the buy exchange's asks (buy quote)
+    sell_price: float  # VWAP received on the sell exchange's bids (sell quote)
     buy_limit: float  # worst ask level touched (limit price for an IOC buy)
     sell_limit: float  # worst bid level touched (limit price for an IOC sell)
     size: float  # base units
@@ -89,6 +122,12 @@ class Opportunity:
     @property
     def blocked(self) -> bool:
         return self.costs.transfer_status is TransferStatus.BLOCKED
+
+
+def pair_symbol(buy: Instrument, sell: Instrument) -> str:
+    """The symbol a pair is known by (its key, its metric label): the shared unified symbol, or
+    for two quotes "<buy symbol>><sell symbol>" ("BTC/USDC>BTC/USDT")."""
+    return buy.symbol if buy.symbol == sell.symbol else f"{buy.symbol}>{sell.symbol}"
 
 
 class EventType(str, Enum):

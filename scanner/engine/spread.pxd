@@ -10,8 +10,9 @@ cdef class SpreadEngine:
     cdef public object opened_total, suspects_total
     cdef public long long evaluations
     cdef public double last_evaluated_at
-    cdef public dict pairs
-    cdef dict _held
+    cdef public dict pairs, cross, skipped
+    cdef public set waiting
+    cdef dict _held, _home
     cdef dict _fees
 
     cpdef on_book(self, OrderBook book)
@@ -21,7 +22,10 @@ cdef class SpreadEngine:
     @cython.locals(book=OrderBook, buy_mult=double, sell_mult=double, bid=double, ask=double,
                    top_bid=double, top_ask=double, net_bid=double, net_ask=double)
     cdef bint _quiet(self, str symbol, double now) except -1
+    @cython.locals(wall=double, buy=OrderBook, sell=OrderBook)
+    cdef _evaluate_cross(self, list pairs, double now, list events)
     @cython.locals(best_ask=double, best_bid=double)
-    cdef _evaluate_pair(self, tuple key, OrderBook buy, OrderBook sell, double wall, list events)
+    cdef _evaluate_pair(self, tuple key, OrderBook buy, OrderBook sell, double wall, list events,
+                        double rate, object conversions)
     cdef _clear_suspect(self, tuple key)
     cdef _close(self, tuple key, double wall, str reason, list events)

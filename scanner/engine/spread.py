@@ -1,9 +1,16 @@
 """The spread engine: on a book change, price every ordered exchange pair of that symbol and
 turn the result into opportunity lifecycle events (opened / updated / closed). No I/O.
 
-Books are paired only with books of the same market type and base asset (one unified symbol);
-the transfer leg (moving the base from the buy exchange to the sell exchange) exists only where
-both legs are spot: derivative positions are not moved.
+Books are paired only with books of the same market type and base asset whose base the
+metadata does not call two different assets (a ticker collision: the pair is skipped, logged
+once and counted in ``skipped``); the transfer leg (moving the base from the buy exchange to
+the sell exchange) exists only where both legs are spot: derivative positions are not moved.
+
+Pairs of one unified symbol are evaluated per symbol. Pairs whose quotes differ (two
+stablecoins, `scanner.stablecoins.STABLECOINS`: BTC/USDC against BTC/USDT) are cross-quote:
+evaluated when either leg or a conversion book (the two quotes' spot book, either way round,
+on any exchange) changes, and priced through the best usable conversion book
+(`scanner.engine.pricing.price_cross`). Without one they are not compared (``waiting``).
 
 The common case is a symbol with nothing open, where no pair crosses after fees; one pass over
 its books proves that (``_quiet``) and the pairs are not walked.
@@ -11,6 +18,7 @@ its books proves that (``_quiet``) and the pairs are not walked.
 from __future__ import annotations
 
 import itertools
+import logging
 import time
 import uuid
 from collections import Counter
@@ -20,13 +28,18 @@ from typing import TYPE_CHECKING, Callable
 from ..book import OrderBook
 from ..config import ScannerConfig
 from ..instruments import Instrument, MarketType
-from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus
-from .pricing import gross_spread_bps, price_trade
+from ..stablecoins import STABLECOINS
+from .opportunity import EventType, Opportunity, OpportunityEvent, TransferStatus, pair_symbol
+from .pricing import ConversionBook, gross_spread_bps, price_cross, price_trade, top_rate
 
 if TYPE_CHECKING:
     from .costs import CostModel
 
-PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange)
+log = logging.getLogger(__name__)
+
+PairKey = tuple[str, str, str]  # (symbol, buy_exchange, sell_exchange); symbol: `pair_symbol`
+Pair = tuple[PairKey, OrderBook, OrderBook]  # (key, buy, sell)
+CrossPair = tuple[PairKey, OrderBook, OrderBook, list[OrderBook]]  # (key, buy, sell, conversion books)
 Emit = Callable[[list[OpportunityEvent]], None]
 _INF = float("inf")
 NO_TRANSFER = (TransferStatus.NONE, None, 0.0)  # derivative legs: nothing to move
@@ -51,12 +64,19 @@ class OpenOpportunity:
 class BookStore:
     """All books, by (exchange, symbol) and by symbol."""
 
-    def __init__(self, listings: dict[str, list[Instrument]], staleness: dict[str, float]):
+    def __init__(self, listings: dict[str, list[Instrument]], staleness: dict[str, float],
+                 conversions: dict[str, list[Instrument]] | None = None):
         """``listings``: exchange -> the instruments scanned there (`scanner.checks.listings`);
-        ``staleness``: exchange -> seconds without a change after which its books are not used.
+        ``staleness``: exchange -> seconds without a change after which its books are not used;
+        ``conversions``: exchange -> stablecoin books kept only to convert between quotes
+        (`scanner.checks.conversion_listings`), never paired with each other.
         Each exchange's adapter sets how deep its channel keeps the books."""
+        extra = conversions or {}
         self.books = {(ex, i.symbol): OrderBook(ex, i.symbol, staleness=staleness[ex], instrument=i)
-                      for ex, instruments in listings.items() for i in instruments}
+                      for ex in dict.fromkeys([*listings, *extra])
+                      for i in [*listings.get(ex, ()), *extra.get(ex, ())]}
+        scanned = {i.symbol for instruments in listings.values() for i in instruments}
+        self.conversion_only = {i.symbol for instruments in extra.values() for i in instruments} - scanned
         self.by_symbol: dict[str, list[OrderBook]] = {}
         for book in self.books.values():
             self.by_symbol.setdefault(book.symbol, []).append(book)
@@ -87,12 +107,46 @@ class SpreadEngine:
         self.suspects_total: Counter[PairKey] = Counter()
         self.evaluations = 0
         self.last_evaluated_at = 0.0  # monotonic
-        self.pairs = {sym: [((sym, buy.exchange, sell.exchange), buy, sell)  # (key, buy, sell)
-                            for buy, sell in itertools.permutations(books, 2)
-                            if comparable(buy.instrument, sell.instrument)]
-                      for sym, books in store.by_symbol.items()}
-        self._held = dict.fromkeys(store.by_symbol, 0)  # symbol -> its pairs open or suspect
+        self.skipped: dict[PairKey, str] = {}  # pairs whose bases are different assets -> why
+        self.waiting: set[PairKey] = set()  # cross-quote pairs with live legs and no usable rate
+        self.pairs: dict[str, list[Pair]] = {}  # symbol -> its same-symbol pairs
+        self.cross: dict[str, list[CrossPair]] = {}  # symbol of a leg or conversion book -> cross pairs
+        conversions = self._conversion_books()
+        groups: dict[tuple[MarketType, str], list[OrderBook]] = {}
+        for book in store.books.values():
+            groups.setdefault((book.instrument.type, book.instrument.base), []).append(book)
+        for buy, sell in (pair for books in groups.values() for pair in itertools.permutations(books, 2)):
+            if comparable(buy.instrument, sell.instrument) and not (
+                    buy.symbol in store.conversion_only and sell.symbol in store.conversion_only):
+                self._add_pair(buy, sell, conversions)
+        for symbol in store.by_symbol:
+            self.pairs.setdefault(symbol, [])
+        self._home = {pair[0][0]: pair[1].symbol for pairs in self.cross.values() for pair in pairs}
+        self._held = dict.fromkeys([*store.by_symbol, *self._home], 0)  # pair symbol -> its pairs open or suspect
         self._fees: dict[str, list[tuple[OrderBook, float, float]]] = {}  # (book, 1+fee, 1-fee)
+
+    def _add_pair(self, buy: OrderBook, sell: OrderBook, conversions: dict[frozenset[str], list[OrderBook]]) -> None:
+        key = (pair_symbol(buy.instrument, sell.instrument), buy.exchange, sell.exchange)
+        conflict = self.costs.asset_conflict(buy.instrument.base, buy.exchange, sell.exchange)
+        if conflict is not None:
+            self.skipped[key] = conflict
+            log.warning("not comparing %s on %s with %s: %s", key[0], buy.exchange, sell.exchange, conflict)
+        elif buy.symbol == sell.symbol:
+            self.pairs.setdefault(buy.symbol, []).append((key, buy, sell))
+        else:
+            books = conversions.get(frozenset((buy.instrument.quote, sell.instrument.quote)), [])
+            pair = (key, buy, sell, books)
+            for symbol in {buy.symbol, sell.symbol, *(book.symbol for book in books)}:
+                self.cross.setdefault(symbol, []).append(pair)
+
+    def _conversion_books(self) -> dict[frozenset[str], list[OrderBook]]:
+        """Spot books between two stablecoins, by their pair of currencies."""
+        result: dict[frozenset[str], list[OrderBook]] = {}
+        for book in self.store.books.values():
+            i = book.instrument
+            if i.type is MarketType.SPOT and i.base in STABLECOINS and i.quote in STABLECOINS:
+                result.setdefault(frozenset((i.base, i.quote)), []).append(book)
+        return result
 
     def on_book(self, book: OrderBook) -> None:
         """A book changed: ``update`` its symbol (the live feeds' listener)."""
@@ -110,6 +164,9 @@ class SpreadEngine:
         self.evaluations += 1
         self.last_evaluated_at = now
         events: list[OpportunityEvent] = []
+        cross = self.cross.get(symbol)
+        if cross is not None:
+            self._evaluate_cross(cross, now, events)
         if not self._held[symbol] and self._quiet(symbol, now):
             return events
         wall = self.wall_clock()
@@ -119,8 +176,28 @@ class SpreadEngine:
                 self._clear_suspect(key)  # a wide spread seen again later is a new episode
                 self._close(key, wall, "book unusable", events)
                 continue
-            self._evaluate_pair(key, buy, sell, wall, events)
+            self._evaluate_pair(key, buy, sell, wall, events, 1.0, None)
         return events
+
+    def _evaluate_cross(self, pairs: list[CrossPair], now: float, events: list[OpportunityEvent]) -> None:
+        """Evaluate cross-quote pairs: each through the conversion book with the best top rate."""
+        wall = self.wall_clock()
+        for key, buy, sell, books in pairs:
+            if not (buy.is_usable(now) and sell.is_usable(now)):
+                self.waiting.discard(key)
+                self._clear_suspect(key)
+                self._close(key, wall, "book unusable", events)
+                continue
+            source = sell.instrument.quote
+            usable = [(book, self.costs.taker_fee(book.instrument)) for book in books if book.is_usable(now)]
+            if not usable:
+                self.waiting.add(key)
+                self._clear_suspect(key)
+                self._close(key, wall, "no conversion rate", events)
+                continue
+            self.waiting.discard(key)
+            rate = max(top_rate(book, source, fee) for book, fee in usable)
+            self._evaluate_pair(key, buy, sell, wall, events, rate, usable)
 
     def _quiet(self, symbol: str, now: float) -> bool:
         """Whether no pair of ``symbol``'s usable books can open or be suspect: the highest bid
@@ -157,13 +234,16 @@ class SpreadEngine:
     def sweep(self) -> list[OpportunityEvent]:
         """Close opportunities whose books went stale without a new frame (called ~1/s)."""
         events: list[OpportunityEvent] = []
-        for symbol in {key[0] for key in self.open}:
+        for symbol in {self._home.get(key[0], key[0]) for key in self.open}:
             events += self.evaluate(symbol)
         return events
 
     def _evaluate_pair(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float,
-                       events: list[OpportunityEvent]) -> None:
-        best_ask, best_bid = buy.asks.best_key(), -sell.bids.best_key()
+                       events: list[OpportunityEvent], rate: float,
+                       conversions: list[ConversionBook] | None) -> None:
+        """``rate``: buy-quote units per sell-quote unit (1.0 for one quote, ``conversions``
+        None); cross-quote, the best conversion book's top rate after its fee."""
+        best_ask, best_bid = buy.asks.best_key(), -sell.bids.best_key() * rate
         if best_bid > best_ask and gross_spread_bps(best_ask, best_bid) > self.config.max_gross_bps:
             if key not in self.suspect:
                 self.suspect.add(key)
@@ -175,7 +255,7 @@ class SpreadEngine:
         if best_bid <= best_ask:
             self._close(key, wall, "spread closed", events)
             return
-        opportunity = self._price(key, buy, sell, wall)
+        opportunity = self._price(buy, sell, wall, rate, conversions)
         if opportunity is None or not self._qualifies(opportunity):
             self._close(key, wall, "below threshold", events)
             return
@@ -196,10 +276,12 @@ class SpreadEngine:
         if changed:
             events.append(state.event(EventType.UPDATED))
 
-    def _price(self, key: PairKey, buy: OrderBook, sell: OrderBook, wall: float) -> Opportunity | None:
+    def _price(self, buy: OrderBook, sell: OrderBook, wall: float, rate: float,
+               conversions: list[ConversionBook] | None) -> Opportunity | None:
         costs = self.costs
-        return price_trade(buy, sell, costs.taker_fee(buy.instrument), costs.taker_fee(sell.instrument),
-                           transfer_leg(costs, buy.instrument, sell.instrument), self.config.notional_cap, wall)
+        args = (buy, sell, costs.taker_fee(buy.instrument), costs.taker_fee(sell.instrument),
+                transfer_leg(costs, buy.instrument, sell.instrument), self.config.notional_cap, wall)
+        return price_trade(*args) if conversions is None else price_cross(*args, conversions, rate)
 
     def _qualifies(self, opportunity: Opportunity) -> bool:
         return (opportunity.net_profit > 0.0
@@ -225,8 +307,10 @@ class SpreadEngine:
 
 
 def comparable(buy: Instrument, sell: Instrument) -> bool:
-    """Whether two instruments can be traded against each other: the same market type and base."""
-    return buy.type is sell.type and buy.base == sell.base
+    """Whether two instruments can be traded against each other: the same market type and base,
+    on two exchanges, and one quote or two stablecoin quotes (`STABLECOINS`) a book converts."""
+    return (buy.type is sell.type and buy.base == sell.base and buy.exchange != sell.exchange
+            and (buy.quote == sell.quote or (buy.quote in STABLECOINS and sell.quote in STABLECOINS)))
 
 
 def transfer_leg(costs: CostModel, buy: Instrument, sell: Instrument) -> tuple[TransferStatus, str | None, float]:

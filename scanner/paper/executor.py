@@ -125,6 +125,8 @@ class PaperTrader:
         opp = event.opportunity
         if event.type is EventType.CLOSED or opp.blocked or opp.key in self._busy or not self._clears(opp):
             return
+        if opp.costs.conversion is not None:  # cross-quote: paper does not convert quotes (yet)
+            return
         opp = self.sized(opp)  # a smaller size nets less: what does not clear in full never does
         if opp is None or not self._clears(opp):
             return

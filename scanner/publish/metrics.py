@@ -108,6 +108,7 @@ class ScannerCollector:
         self.reason_labels = LabelSets("exchange", "reason")
         self.kind_labels = LabelSets("exchange", "kind")
         self.cost_labels = LabelSets(*PAIR, "component")
+        self.skip_labels = LabelSets(*PAIR, "reason")
 
     def families(self) -> list[Family]:
         """Every scanner family, read from the live state in one pass (call on the loop)."""
@@ -180,11 +181,20 @@ class ScannerCollector:
                     spread.add(labels, net_spread_bps(
                         buy.asks.best(), sell.bids.best(),
                         engine.costs.taker_fee(buy.instrument), engine.costs.taker_fee(sell.instrument)))
+        for key in dict.fromkeys(pair[0] for pairs in engine.cross.values() for pair in pairs):
+            labels = self.pair_labels(key)  # cross-quote: no top-of-book spread (two currencies)
+            opened.add(labels, engine.opened_total[key])
+            suspects.add(labels, engine.suspects_total[key])
+        waiting = Family("arbscan_pairs_waiting_for_rate", "gauge", "Cross-quote pairs with live books not compared: no usable conversion book between their quotes.")
+        waiting.add("", len(engine.waiting))
+        skipped = Family("arbscan_skipped_pairs", "gauge", "Pairs never compared: the metadata says their base currencies are different assets (ticker collision).")
+        for key in engine.skipped:
+            skipped.add(self.skip_labels((*key, "different_asset")), 1.0)
         evaluations = Family("arbscan_engine_evaluations", "counter", "Symbol evaluations run by the spread engine.")
         evaluations.add("", engine.evaluations)
         last = Family("arbscan_engine_last_evaluation_timestamp_seconds", "gauge", "Unix time of the last engine evaluation.")
         last.add("", engine.last_evaluation())
-        return [spread, opened, suspects, evaluations, last]
+        return [spread, opened, suspects, waiting, skipped, evaluations, last]
 
     def _opportunity_families(self) -> list[Family]:
         net = Family("arbscan_opportunity_net_profit", "gauge", "Net profit of an open opportunity after fees and transfer cost, in quote units (depth-aware).")
@@ -194,6 +204,7 @@ class ScannerCollector:
         size = Family("arbscan_opportunity_size", "gauge", "Size of an open opportunity, in base units.")
         age = Family("arbscan_opportunity_age_seconds", "gauge", "Seconds since the open opportunity was first seen.")
         blocked = Family("arbscan_opportunity_blocked", "gauge", "Open spreads that cannot be rebalanced: no network open for withdrawal and deposit.")
+        rate = Family("arbscan_opportunity_conversion_rate", "gauge", "Cross-quote opportunities: buy-quote units received per sell-quote unit by the conversion walk, before its fee.")
         wall = time.time()
         for key, state in self.engine.open.items():
             labels = self.pair_labels(key)
@@ -209,7 +220,10 @@ class ScannerCollector:
             age.add(labels, wall - state.first_seen)
             for component in COST_COMPONENTS:
                 cost.add(self.cost_labels((*key, component)), getattr(costs, component))
-        return [net, net_bps, gross, cost, size, age, blocked]
+            if costs.conversion is not None:
+                cost.add(self.cost_labels((*key, "conversion")), costs.conversion.cost)
+                rate.add(labels, costs.conversion.rate)
+        return [net, net_bps, gross, cost, size, age, blocked, rate]
 
 
 def _known_first(known: tuple[str, ...], counts: dict[str, int]) -> list[str]:

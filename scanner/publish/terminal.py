@@ -107,6 +107,12 @@ def _transfer(row: _Row) -> float | str | None:
     return costs.transfer_fee
 
 
+def _conversion(row: _Row) -> float | None:
+    """A cross-quote row's conversion cost (None: one quote, nothing converted)."""
+    costs = _costs(row)
+    return None if costs is None or costs.conversion is None else costs.conversion.cost
+
+
 def _opportunity(attribute: str) -> Callable[[_Row], float | None]:
     def value(row: _Row) -> float | None:
         return None if row.state is None else float(getattr(row.state.latest, attribute))
@@ -125,6 +131,7 @@ def columns(quote: str) -> list[_Column]:
         _Column("buy fee", quote, _money("buy_fee")),
         _Column("sell fee", quote, _money("sell_fee")),
         _Column("transfer", quote, _transfer),
+        _Column("convert", quote, _conversion, drop=5),
         _Column("net", quote, _net),
         _Column("net", "bps", _opportunity("net_profit_bps"), drop=1, decimals=1),
         _Column("age", "s", lambda r: None if r.state is None else r.age, drop=4, decimals=0),
@@ -143,6 +150,8 @@ class OpportunityTable:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         cols = columns(self.quote)
+        if not any(_conversion(row) is not None for row in self.rows):
+            cols = [c for c in cols if c.value is not _conversion]  # one quote everywhere
         cells = {c: c.cells(self.rows) for c in cols}
         widths = {c: max([len(c.name), len(c.unit), *(len(t) for t in cells[c])]) for c in cols}
         for level in sorted({c.drop for c in cols}, reverse=True):
@@ -248,7 +257,8 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str],
     quote = main_quote(engine.store.by_symbol)
     title = Text.assemble(("arbscan", "bold"), f"  {len(tradeable)} tradeable · {len(blocked)} blocked · "
                           f"{len(suspect)} suspect", style="")
-    legend = Text("net: after both taker fees and the transfer. blocked: no network open for withdrawal and "
+    legend = Text("net: after both taker fees, the transfer and (two quotes, SYM>SYM) the conversion of the"
+                  " proceeds into the buy quote (convert). blocked: no network open for withdrawal and "
                   "deposit, not tradeable (its net leaves out the transfer). suspect: gross spread over "
                   f"{engine.config.max_gross_bps:.0f} bps, not an opportunity.", style="dim")
     return Group(title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text(""),
