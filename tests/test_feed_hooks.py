@@ -99,11 +99,11 @@ async def test_unknown_token_is_refused_and_a_new_one_is_asked_for():
 @pytest.mark.parametrize("topics, per_message, error", [(101, 101, "100 per time"), (301, 100, "300 topics")])
 async def test_simulated_kucoin_enforces_its_topic_limits(topics: int, per_message: int, error: str):
     symbols = [f"S{i:03d}/USDT" for i in range(topics)]
+    ids = [f"S{i:03d}-USDT" for i in range(topics)]  # KuCoin's ids of those symbols
     async with SimulatedExchanges(symbols, exchanges=["kucoin"], dislocation_every=None) as sim:
         async with aiohttp.ClientSession() as http:
             async with http.post(sim.endpoints["kucoin"].rest_url + "/api/v1/bullet-public") as answer:
                 token = (await answer.json(content_type=None))["data"]["token"]
-        ids = [s.replace("/", "-") for s in symbols]
         chunks = [ids[i:i + per_message] for i in range(0, topics, per_message)]
         async with websockets.connect(f"{sim.endpoints['kucoin'].ws_url}?token={token}") as ws:
             assert orjson.loads(await ws.recv())["type"] == "welcome"
