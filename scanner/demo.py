@@ -35,6 +35,15 @@ def enable_demo_paper(config: Config) -> None:
         config.paper.balances = {exchange: dict(balances) for exchange in config.enabled_exchanges()}
 
 
+def point_at(config: Config, sim: SimulatedExchanges) -> None:
+    """Enable exactly the simulated exchanges and point each at its simulated endpoints."""
+    for name, settings in config.exchanges.items():
+        settings.enabled = name in sim.endpoints
+    for name, endpoint in sim.endpoints.items():
+        config.exchanges[name].ws_url = endpoint.ws_url
+        config.exchanges[name].rest_url = endpoint.rest_url
+
+
 async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
                    view: TextIO | None = None, recorder: Recorder | None = None) -> None:
     """Start the simulator and the local webhook receiver, point every enabled exchange at
@@ -42,9 +51,7 @@ async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
     exchanges = tuple(config.enabled_exchanges())
     async with SimulatedExchanges(symbols=config.scanner.symbols, exchanges=exchanges, seed=seed,
                                   dislocation_every=DEMO_DISLOCATIONS) as sim, local_receiver(config):
-        for name, endpoint in sim.endpoints.items():
-            config.exchanges[name].ws_url = endpoint.ws_url
-            config.exchanges[name].rest_url = endpoint.rest_url
+        point_at(config, sim)
         scanner = Scanner(config, load_metadata(None, config.metadata.max_status_age_hours), recorder=recorder)
         first = asyncio.create_task(_first_dislocation(sim, scanner, exchanges, config.scanner.symbols))
         try:

@@ -15,6 +15,7 @@ import aiohttp
 from scanner.app import Scanner
 from scanner.book import BookState
 from scanner.config import Config
+from scanner.demo import point_at
 from scanner.engine.opportunity import EventType
 from scanner.metadata import Metadata, load_metadata
 from scanner.sim import SimulatedExchanges
@@ -106,11 +107,7 @@ async def running(symbols: Sequence[str], exchanges: Sequence[str] | None = None
         config.scanner.silence_seconds = silence_seconds
         config.scanner.staleness_seconds = staleness_seconds
         config.metrics.port = free_port()
-        for name in config.exchanges:
-            config.exchanges[name].enabled = name in sim.endpoints
-        for name, endpoint in sim.endpoints.items():
-            config.exchanges[name].ws_url = endpoint.ws_url
-            config.exchanges[name].rest_url = endpoint.rest_url
+        point_at(config, sim)
         scanner = Scanner(config, metadata or load_metadata(None))
         task = asyncio.create_task(scanner.run())
         h = Harness(sim, scanner, config.metrics.port)

@@ -14,6 +14,7 @@ import websockets
 
 from scanner.app import Scanner
 from scanner.config import Config
+from scanner.demo import point_at
 from scanner.exchanges.kucoin.feed import Kucoin
 from scanner.feeds import FeedStats
 from scanner.feeds.runner import FeedRunner
@@ -122,11 +123,7 @@ async def test_400_books_open_two_connections_sharing_the_exchange_counters():
         config = Config()
         config.scanner.symbols = symbols
         config.metrics.port = free_port()
-        for name in config.exchanges:
-            config.exchanges[name].enabled = name in sim.endpoints
-        for name, endpoint in sim.endpoints.items():
-            config.exchanges[name].ws_url = endpoint.ws_url
-            config.exchanges[name].rest_url = endpoint.rest_url
+        point_at(config, sim)
         scanner = Scanner(config, Metadata({}, fetched_at=0.0, source="test"))
         h = Harness(sim, scanner, config.metrics.port)
         task = asyncio.create_task(scanner.run())

@@ -15,6 +15,7 @@ import pytest
 from scanner import replay as replay_module
 from scanner.app import Scanner
 from scanner.config import Config
+from scanner.demo import point_at
 from scanner.engine.opportunity import EventType, OpportunityEvent
 from scanner.metadata import load_metadata
 from scanner.record import Recorder
@@ -64,9 +65,7 @@ def session(tmp_path_factory) -> tuple[Lifetimes, Lifetimes, Path, Path]:
             for config in configs:
                 config.scanner.symbols = list(SYMBOLS)
                 config.metrics.enabled = False
-                for name, endpoint in sim.endpoints.items():
-                    config.exchanges[name].ws_url = endpoint.ws_url
-                    config.exchanges[name].rest_url = endpoint.rest_url
+                point_at(config, sim)
             paper_config(configs[1], ledger)
             recorder = Recorder(recording, {"exchanges": EXCHANGES, "symbols": SYMBOLS})
             scanners = [Scanner(configs[0], load_metadata(None), recorder=recorder),

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from scanner.app import Scanner
 from scanner.config import Config
-from scanner.demo import enable_demo_paper
+from scanner.demo import enable_demo_paper, point_at
 from scanner.metadata import load_metadata
 from scanner.paper import report
 from scanner.sim import SimulatedExchanges
@@ -26,12 +26,8 @@ async def paper_run(tmp_path, latency_ms: float) -> tuple[Decimal, Decimal, int,
                                   dislocation_every=None) as sim:
         config = Config()
         config.scanner.symbols = list(SYMBOLS)
-        for name, exchange in config.exchanges.items():
-            exchange.enabled = name in EXCHANGES
         config.metrics.port = free_port()
-        for name, endpoint in sim.endpoints.items():
-            config.exchanges[name].ws_url = endpoint.ws_url
-            config.exchanges[name].rest_url = endpoint.rest_url
+        point_at(config, sim)
         enable_demo_paper(config)
         config.paper.ledger_path = str(tmp_path / f"paper-{latency_ms:g}.sqlite")
         config.paper.latency_ms = {name: latency_ms for name in config.enabled_exchanges()}

@@ -138,6 +138,7 @@ class Venue(ABC):
     ping_interval: ClassVar[float | None] = None  # server WebSocket pings
     ping_timeout: ClassVar[float | None] = None
     idle_close: ClassVar[float | None] = None  # close a silent, unsubscribed connection after
+    checksummed: ClassVar[bool] = False  # its book messages carry a checksum (bad_checksum applies)
     snapshot_first: ClassVar[bool] = True  # new subscribers wait for a snapshot at the next push
 
     def __init__(self, model: MarketModel, symbols: Sequence[str], rng: random.Random):
@@ -152,6 +153,7 @@ class Venue(ABC):
         self.waiting: dict[str, list[Subscriber]] = {}  # subscribed, snapshot not sent yet
         self.conns: set[Connection] = set()
         self.gaps: set[str] = set()  # symbols whose next diff is dropped
+        self.bad_checksums: set[str] = set()  # symbols whose next checksum is wrong (checksummed protocols)
         self.cut_answers = 0  # REST answers still to cut in half
         self.rng = rng
         self.ws_url = ""  # where its WebSocket is served, once listening
@@ -215,7 +217,9 @@ class Venue(ABC):
 
     def corrupt_checksum(self, symbol: str) -> None:
         """Make the next book checksum of ``symbol`` wrong (the bad_checksum fault)."""
-        raise ValueError(f"{self.name}'s book channel carries no checksum to corrupt")
+        if not self.checksummed:
+            raise ValueError(f"{self.name}'s book channel carries no checksum to corrupt")
+        self.bad_checksums.add(symbol)
 
     def rest(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         """Answer a plain HTTP GET on the WebSocket port."""

@@ -35,13 +35,13 @@ def book_checksum(bids: Sequence[Sequence[str]], asks: Sequence[Sequence[str]]) 
 
 class Bitget(Venue):
     name = "bitget"
+    checksummed = True
     ws_path = "/v2/ws/public"
 
     def __init__(self, model: MarketModel, symbols: Sequence[str], rng: random.Random):
         super().__init__(model, symbols, rng)
         self.seq = {symbol: book.update_id for symbol, book in self.books.items()}
         self.inst_ids = {symbol: book.instrument.id for symbol, book in self.books.items()}
-        self.bad_checksums: set[str] = set()  # symbols whose next update's checksum is wrong
         self.next_books = 0.0
 
     @staticmethod
@@ -54,10 +54,6 @@ class Bitget(Venue):
     @staticmethod
     def number_format(decimals: int) -> NumberFormat:
         return lambda units: fixed(units, decimals, decimals)
-
-    def corrupt_checksum(self, symbol: str) -> None:
-        """The bad_checksum fault: the next update of ``symbol`` carries a wrong checksum."""
-        self.bad_checksums.add(symbol)
 
     def tick(self, now: float, wall_ms: int) -> None:
         if now < self.next_books:

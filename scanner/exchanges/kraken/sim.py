@@ -75,6 +75,7 @@ def _changes(side: Side, view: dict[int, int], depth: int) -> tuple[Levels, dict
 
 class Kraken(Venue):
     name = "kraken"
+    checksummed = True
     ws_path = "/v2"
 
     def __init__(self, model: MarketModel, symbols: Sequence[str], rng: random.Random):
@@ -82,7 +83,6 @@ class Kraken(Venue):
         for book in self.books.values():  # deeper than the subscribed depth: updates push levels out
             model.deepen(book, BOOK_DEPTH * 5 // 4)
         self.views: dict[str, View] = {}  # topic "book.<depth>.<symbol>" -> its view
-        self.bad_checksums: set[str] = set()  # symbols whose next checksum is wrong
         self.next_heartbeat = 0.0
 
     @staticmethod
@@ -95,9 +95,6 @@ class Kraken(Venue):
     @staticmethod
     def number_format(decimals: int) -> NumberFormat:
         return lambda units: fixed(units, decimals, decimals)
-
-    def corrupt_checksum(self, symbol: str) -> None:
-        self.bad_checksums.add(symbol)
 
     def tick(self, now: float, wall_ms: int) -> None:
         for symbol, book in self.books.items():
