@@ -1,4 +1,4 @@
-"""Hedging maths against the worked examples of ../shared/reference/perpetuals.md, each written
+"""Hedging maths against the worked examples of the project's perpetuals reference, each written
 out here in Decimal (the exchanges' own formulas and examples, checked by hand)."""
 from __future__ import annotations
 
