@@ -5,20 +5,18 @@ from __future__ import annotations
 import asyncio
 import heapq
 from datetime import datetime, timezone
-from pathlib import Path
 
 import orjson
 import pytest
 
 from reference_book import ReferenceBook
-from samples import sample
+from samples import sample, shared_recording
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.coinbase.feed import Coinbase
 from scanner.feeds import FeedError, FeedStats
 from scanner.feeds.runner import FeedRunner
 from tests.markets import spot_book
 
-RECORDED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "recorded"
 STAMP = "2026-08-09T21:05:48.483587501Z"
 
 
@@ -151,16 +149,11 @@ def test_real_coinbase_session_books_equal_an_independent_reference():
     """The recorded 2026 session (AGPL-3.0 data beside the checkout; skipped when absent):
     every message on one connection in sequence, the best 50 levels of each side a message
     changed equal a reference's after it, and every level the book reads at the end."""
-    zstandard = pytest.importorskip("zstandard")
-    path = RECORDED / "v3_jsonl_zst" / "COINBASE.jsonl.zst"
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the AGPL-3.0 recordings stay outside the repository)")
-    text = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read().decode()
+    records = shared_recording("COINBASE.jsonl.zst")
     coinbase, books, _ = venue("BTC/USD", "ETH/USD")
     references: dict[str, ReferenceBook] = {}
     compared = 0
-    for line in text.splitlines():
-        record = orjson.loads(line)
+    for record in records:
         if record["t"] != "recv":
             continue
         coinbase.handle(record["data"].encode(), record["ts"])  # a BookError here fails the test

@@ -10,21 +10,19 @@ every book equals the reference after every frame.
 from __future__ import annotations
 
 import urllib.parse
-from pathlib import Path
 
 import orjson
 import pytest
 
 from markets import spot_book
 from reference_book import ReferenceBook, assert_same
-from samples import DATA
+from samples import DATA, shared_recording
 from scanner.book import MAX_LEVELS, BookError, BookState, OrderBook
 from scanner.exchanges.binance.feed import Binance
 from scanner.exchanges.bybit.feed import DEPTH as BYBIT_DEPTH
 from scanner.exchanges.bybit.feed import Bybit
 
 RECORDED = DATA / "recorded" / "v2_text"
-SHARED_RECORDED = Path(__file__).resolve().parents[2] / "shared" / "reference" / "recorded"
 SYMBOLS = {"NKNUSDT": "NKN/USDT", "BLZETH": "BLZ/ETH", "LRCBTC": "LRC/BTC", "RUNEEUR": "RUNE/EUR"}
 
 
@@ -117,12 +115,7 @@ def test_real_binance_session_books_equal_an_independent_reference_after_every_f
 
 def bybit_frames() -> list[dict]:
     """The recorded Bybit session (linear and spot orderbook.200), one dict per record."""
-    zstandard = pytest.importorskip("zstandard")
-    path = SHARED_RECORDED / "v3_jsonl_zst" / "BYBIT.jsonl.zst"
-    if not path.exists():
-        pytest.skip(f"{path} is absent (the AGPL-3.0 recordings stay outside the repository)")
-    text = zstandard.ZstdDecompressor().stream_reader(path.open("rb")).read().decode()
-    return [orjson.loads(line) for line in text.splitlines() if line]
+    return shared_recording("BYBIT.jsonl.zst")
 
 
 def test_real_bybit_session_books_equal_an_independent_reference_after_every_frame():

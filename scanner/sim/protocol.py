@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Sequence
 
+import orjson
 from websockets.asyncio.server import ServerConnection
 from websockets.protocol import State
 
@@ -34,6 +35,16 @@ class ExchangeStats:
     faults_injected: Counter = field(default_factory=Counter)  # fault name -> count
     rest_requests: list[float] = field(default_factory=list)  # monotonic time of each REST GET or POST
 
+
+
+def json_request(message: str) -> dict | None:
+    """A client's JSON request as a dict, or None when it is not one (each simulated exchange
+    answers that with its own error)."""
+    try:
+        request = orjson.loads(message)
+    except orjson.JSONDecodeError:
+        return None
+    return request if isinstance(request, dict) else None
 
 class Subscriber:
     """Something frames are pushed to: a live connection, or a tap when stepping by hand."""

@@ -12,7 +12,7 @@ from typing import Sequence
 import orjson
 
 from ...sim.market import Levels, MarketModel, VenueBook
-from ...sim.protocol import Connection, NumberFormat, Venue, fixed
+from ...sim.protocol import Connection, NumberFormat, Venue, fixed, json_request
 
 BOOKS_INTERVAL = 0.15
 CHECKSUM_LEVELS = 25  # levels per side the checksum covers
@@ -102,10 +102,7 @@ class Bitget(Venue):
         if message == "ping":
             conn.push(b"pong")
             return
-        try:
-            request = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            request = None
+        request = json_request(message)
         if not isinstance(request, dict) or request.get("op") not in ("subscribe", "unsubscribe") \
                 or not isinstance(request.get("args"), list) or not request["args"]:
             conn.push(self._error(30002, f"illegal request: {message}"))

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from ...sim.market import Levels, Side, VenueBook
-from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
+from ...sim.protocol import Connection, NumberFormat, Venue, json_request, trimmed
 
 PUSH_INTERVALS = {1: 0.0, 50: 0.02, 200: 0.1, 1000: 0.2}  # seconds between pushes per depth
 TOP_RESEND_SECONDS = 3.0
@@ -117,10 +117,7 @@ class Bybit(Venue):
             "cts": wall_ms - 1})
 
     def receive(self, conn: Connection, message: str) -> None:
-        try:
-            request = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            request = None
+        request = json_request(message)
         if not isinstance(request, dict):
             conn.push(self._reply(conn, {}, False, "error:request not json"))
             return

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 import orjson
 
 from ...sim.market import Levels, VenueBook
-from ...sim.protocol import Connection, NumberFormat, Subscriber, Venue, trimmed
+from ...sim.protocol import Connection, NumberFormat, Subscriber, Venue, json_request, trimmed
 
 L2_INTERVAL = 0.05
 HEARTBEAT_INTERVAL = 1.0
@@ -119,10 +119,7 @@ class Coinbase(Venue):
             self.subs.setdefault(topic, set()).add(sub)
 
     def receive(self, conn: Connection, message: str) -> None:
-        try:
-            request = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            request = None
+        request = json_request(message)
         if not isinstance(request, dict) or request.get("type") not in ("subscribe", "unsubscribe"):
             conn.push(_error("failure to parse request: type must be subscribe or unsubscribe"))
             return

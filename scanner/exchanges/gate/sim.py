@@ -11,7 +11,7 @@ from typing import Any, Sequence
 import orjson
 
 from ...sim.market import Levels, MarketModel, VenueBook
-from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
+from ...sim.protocol import Connection, NumberFormat, Venue, json_request, trimmed
 
 OBU_INTERVAL = 0.1  # ob.<PAIR>.400 pushes every 100 ms
 OBU_DEPTH = 400  # levels per side the 400-level stream serves
@@ -108,10 +108,7 @@ class Gate(Venue):
                              "event": "update"})
 
     def receive(self, conn: Connection, message: str) -> None:
-        try:
-            request = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            request = None
+        request = json_request(message)
         if not isinstance(request, dict) or not isinstance(request.get("channel"), str):
             conn.push(self._reply(conn, {}, 1, "Invalid request body format"))
             return

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import orjson
 
 from ...sim.market import Levels, MarketModel, Side, VenueBook
-from ...sim.protocol import Connection, NumberFormat, Venue, fixed
+from ...sim.protocol import Connection, NumberFormat, Venue, fixed, json_request
 from . import BOOK_DEPTH
 
 DEPTHS = (10, 25, 100, 500, 1000)
@@ -160,10 +160,7 @@ class Kraken(Venue):
         conn.flush()
 
     def receive(self, conn: Connection, message: str) -> None:
-        try:
-            request = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            request = None
+        request = json_request(message)
         if not isinstance(request, dict) or not isinstance(request.get("method"), str):
             conn.push(self._reply(request if isinstance(request, dict) else {}, "",
                                   error="Malformed request"))

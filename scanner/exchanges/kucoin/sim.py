@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl
 import orjson
 
 from ...sim.market import Levels, VenueBook
-from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
+from ...sim.protocol import Connection, NumberFormat, Venue, json_request, trimmed
 
 LEVEL2 = "/market/level2:"
 TOPICS_PER_SUBSCRIBE, TOPICS_PER_CONNECTION = 100, 300
@@ -84,10 +84,7 @@ class Kucoin(Venue):
                 conn.abort()
 
     def receive(self, conn: Connection, message: str) -> None:
-        try:
-            request = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            request = None
+        request = json_request(message)
         if not isinstance(request, dict):
             conn.push(self._error(None, 400, "request is not json"))
             return

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 import orjson
 
 from ...sim.market import Levels, MarketModel, VenueBook
-from ...sim.protocol import Connection, NumberFormat, Venue, trimmed
+from ...sim.protocol import Connection, NumberFormat, Venue, json_request, trimmed
 
 BOOKS_INTERVAL = 0.1
 IDLE_UPDATE_SECONDS = 60.0  # no change this long: an empty update with prevSeqId == seqId
@@ -111,10 +111,7 @@ class Okx(Venue):
         if message == "ping":
             conn.push(b"pong")
             return
-        try:
-            request = orjson.loads(message)
-        except orjson.JSONDecodeError:
-            request = None
+        request = json_request(message)
         if not isinstance(request, dict) or request.get("op") not in ("subscribe", "unsubscribe") \
                 or not isinstance(request.get("args"), list) or not request["args"]:
             conn.push(self._error(conn, None, "60012", f"Invalid request: {message}"))
