@@ -5,7 +5,7 @@ import asyncio
 import contextlib
 import itertools
 import logging
-from typing import Callable, TextIO
+from typing import TYPE_CHECKING, Callable, TextIO
 
 from rich.console import RenderableType
 
@@ -26,6 +26,9 @@ from .publish import terminal
 from .publish.metrics import MetricsServer, ScannerCollector
 from .record import Recorder
 from .stablecoins import StablecoinMonitor
+
+if TYPE_CHECKING:
+    from .feeds.generic import GenericFeed
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +59,13 @@ class Scanner:
             self.engine.new_id = lambda: f"replay-{next(ids):08d}"
         self.stats = {exchange: FeedStats() for exchange in config.enabled_exchanges()}
         self.listeners: list[Listener] = []
-        self.runners = [runner for exchange in config.enabled_exchanges()
-                        for runner in self._runners(exchange)]
+        native = [exchange for exchange in config.enabled_exchanges() if not config.exchanges[exchange].generic]
+        self.runners = [runner for exchange in native for runner in self._runners(exchange)]
+        self.generic = [self._generic(exchange) for exchange in config.enabled_exchanges()
+                        if config.exchanges[exchange].generic and live]
         self.metrics: MetricsServer | None = None
-        self.collector = ScannerCollector(self.engine, self.stats, clock=self.scheduler.monotonic)
+        self.collector = ScannerCollector(self.engine, self.stats, clock=self.scheduler.monotonic,
+                                          fidelity={ex: config.fidelity(ex) for ex in self.stats})
         if config.metrics.enabled and live:
             self.metrics = MetricsServer(self.collector, config.metrics.host, config.metrics.port)
             self.listeners.append(self.metrics.on_event)
@@ -73,7 +79,8 @@ class Scanner:
             self.collector.extra.append(self.paper.metric_families)
         self.alerter: Alerter | None = None
         if config.alerts.webhooks and live:
-            self.alerter = Alerter(config.alerts, health=self.health)
+            self.alerter = Alerter(config.alerts, health=self.health,
+                                   generic=frozenset(ex for ex in config.exchanges if config.exchanges[ex].generic))
             self.listeners.append(self.alerter.publish)
             self.collector.extra.append(self.alerter.metric_families)
         self.stablecoins = StablecoinMonitor(self.store.books.values(), config.stablecoins.depeg_bps,
@@ -94,6 +101,13 @@ class Scanner:
                            recorder=self.recorder, replaying=not self.live,
                            staleness_seconds=self.config.staleness_seconds(exchange))
                 for start in range(0, max(len(books), 1), max(size, 1))]
+
+    def _generic(self, exchange: str) -> GenericFeed:
+        """A generic exchange's ccxt.pro watcher (imported only when one is configured)."""
+        from .feeds.generic import GenericFeed  # noqa: PLC0415 - keeps ccxt off the native path
+
+        return GenericFeed(exchange, self.store.for_exchange(exchange), self.book_listener(),
+                           self.stats[exchange], self.config.exchanges[exchange], self.metadata)
 
     def health(self) -> dict[str, FeedHealth]:
         """Per-exchange health for operational alerts."""
@@ -142,6 +156,8 @@ class Scanner:
         """Run until cancelled, or for ``duration`` seconds; redraw the live view on ``view``
         when it is a terminal (anything else gets no view)."""
         log.info("%s", self.metadata.origin())
+        log.info("scanning %d books on %d exchanges", len(self.store.books),
+                 len({exchange for exchange, _ in self.store.books}))
         if self.paper is not None:
             self.paper.start()
         if self.alerter is not None:
@@ -156,6 +172,7 @@ class Scanner:
             log.info("stdout is not a terminal: no live view (metrics and logs only)")
         tasks = [asyncio.create_task(runner.run(), name=f"feed-{runner.venue.name}-{n}")
                  for n, runner in enumerate(self.runners)]
+        tasks += [asyncio.create_task(feed.run(), name=f"generic-{feed.name}") for feed in self.generic]
         tasks.append(asyncio.create_task(self._housekeeping(live, view_interval)))
         try:
             if duration is None:
@@ -210,4 +227,5 @@ class Scanner:
         """The live view as it stands (see `scanner.publish.terminal.render`)."""
         status = terminal.status_items(self.config, self.metadata, self.metrics_url, self.paper,
                                        self.scheduler.wall())
-        return terminal.render(self.engine, self.stats, status, self.scheduler.monotonic(), self.scheduler.wall())
+        return terminal.render(self.engine, self.stats, status, self.scheduler.monotonic(), self.scheduler.wall(),
+                               generic=frozenset(feed.name for feed in self.generic))

@@ -22,18 +22,58 @@ from .stablecoins import STABLECOINS
 log = logging.getLogger(__name__)
 
 
+GENERIC_QUOTE = "USDT"  # the quote of a generic exchange's assets when no metadata lists its markets
+
+
+def universe(config: Config, metadata: Metadata) -> dict[str, list[str]]:
+    """The symbols to scan on each enabled exchange: ``scanner.symbols`` when set; otherwise
+    every spot market the metadata lists of each of ``scanner.assets`` against a stablecoin
+    (USDT, USDC, USD, FDUSD, DAI ...), asset by asset in the configured order. A generic
+    exchange the metadata does not know scans each asset against USDT."""
+    if config.scanner.symbols:
+        return {exchange: list(config.scanner.symbols) for exchange in config.enabled_exchanges()}
+    order = {asset: n for n, asset in enumerate(config.scanner.assets)}
+    result = {}
+    for exchange in config.enabled_exchanges():
+        markets = [metadata.instrument(exchange, symbol) for symbol in metadata.symbols(exchange)]
+        if not markets and config.exchanges[exchange].generic:
+            result[exchange] = [f"{asset}/{GENERIC_QUOTE}" for asset in config.scanner.assets]
+            continue
+        wanted = [i for i in markets if i is not None and i.is_spot and i.base in order and i.quote in STABLECOINS]
+        wanted.sort(key=lambda i: (order[i.base], i.quote != "USDT", i.quote))
+        result[exchange] = [i.symbol for i in wanted]
+    return result
+
+
 def listings(config: Config, metadata: Metadata) -> dict[str, list[Instrument]]:
-    """The instruments of the configured symbols each enabled exchange lists: the metadata's;
+    """The instruments of the `universe` each enabled exchange lists: the metadata's;
     for an exchange it has no market of (made-up benchmark symbols, an empty metadata), every
     configured symbol, with the id the exchange's feed derives (`unlisted`)."""
     result = {}
-    for exchange in config.enabled_exchanges():
+    for exchange, symbols in universe(config, metadata).items():
         if metadata.symbols(exchange):
-            found = (metadata.instrument(exchange, s) for s in config.scanner.symbols)
+            found = (metadata.instrument(exchange, s) for s in symbols)
             result[exchange] = [i for i in found if i is not None]
         else:
-            result[exchange] = [unlisted(exchange, s) for s in config.scanner.symbols]
+            result[exchange] = [Instrument.of(exchange, s, s) if config.exchanges[exchange].generic
+                                else unlisted(exchange, s) for s in symbols]
     return result
+
+
+def book_count(config: Config, metadata: Metadata) -> tuple[int, int]:
+    """(books, exchanges with at least one): the scanned books and their stablecoin
+    conversion books, as the scanner will subscribe them."""
+    scanned = listings(config, metadata)
+    books = {(i.exchange, i.symbol) for found in (scanned, conversion_listings(config, metadata, scanned))
+             for instruments in found.values() for i in instruments}
+    return len(books), len({exchange for exchange, _ in books})
+
+
+def book_symbols(config: Config, metadata: Metadata) -> list[str]:
+    """Every symbol any enabled exchange will have a book of (scanned and conversion books)."""
+    scanned = listings(config, metadata)
+    return sorted({i.symbol for found in (scanned, conversion_listings(config, metadata, scanned))
+                   for instruments in found.values() for i in instruments})
 
 
 def conversion_listings(config: Config, metadata: Metadata,
@@ -59,7 +99,8 @@ def conversion_listings(config: Config, metadata: Metadata,
 
 def unlisted(exchange: str, symbol: str) -> Instrument:
     """The spot instrument of ``symbol`` on ``exchange`` when the metadata knows none: only its
-    id (from the exchange feed's ``market_id``), no tick, lot or minimum."""
+    id (from the exchange feed's ``market_id``), no tick, lot or minimum. (A generic exchange's
+    id is the unified symbol: ccxt maps it.)"""
     parsed = parse_symbol(symbol)
     if parsed.type is not MarketType.SPOT:
         raise ValueError(f"{exchange} lists no {symbol} in the metadata; only spot ids can be derived")
@@ -70,7 +111,7 @@ def unlisted(exchange: str, symbol: str) -> Instrument:
 def startup_problems(config: Config, metadata: Metadata, env: Mapping[str, str] = os.environ) -> list[str]:
     """One line per reason the scanner cannot start with ``config`` (empty: it can)."""
     problems = _exchange_problems(config, metadata)
-    scanned = set(config.scanner.symbols)
+    scanned = {symbol for symbols in universe(config, metadata).values() for symbol in symbols}
     for name, hook in config.alerts.webhooks.items():
         try:
             build_renderer(name, hook, env)  # what the alerter does at start: URL, secret
@@ -104,6 +145,9 @@ def _exchange_problems(config: Config, metadata: Metadata) -> list[str]:
         return [f"exchanges: {len(enabled)} enabled ({', '.join(enabled) or 'none'}); arbscan compares"
                 " exchanges, set enabled = true for at least two"]
     venues = listings(config, metadata)
+    if not config.scanner.symbols and not any(venues.values()):
+        return [f"scanner.assets: none of {', '.join(config.scanner.assets)} is listed against a stablecoin"
+                " on any enabled exchange; check the codes or run `arbscan markets refresh`"]
     problems = []
     for symbol in config.scanner.symbols:
         listed = [exchange for exchange in enabled if any(i.symbol == symbol for i in venues[exchange])]

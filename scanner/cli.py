@@ -12,13 +12,14 @@ from typing import Any, Coroutine, NoReturn
 
 from . import __version__
 from .alerts import OutboxError
-from .checks import cache_path, check_startup, startup_problems, unwritable
+from .checks import book_count, cache_path, check_startup, startup_problems, unwritable
 from .config import SUPPORTED_EXCHANGES, Config, ConfigError, load_config, symbol_problems
 from .demo import enable_demo_paper, run_demo
 from .hedging.plan import SUPPORTED as HEDGE_EXCHANGES
 from .metadata import Metadata, load_metadata
 
-DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
+DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT",
+                "BTC/USDC", "ETH/USDC", "BTC/USD", "ETH/USD"]  # + the stablecoin books that convert them
 
 
 class UserError(Exception):
@@ -329,9 +330,12 @@ def cmd_paper_report(args: argparse.Namespace) -> int:
 
 def cmd_check_config(args: argparse.Namespace) -> int:
     config = load_config(args.file)
-    problems = startup_problems(config, _load_metadata(config))
+    metadata = _load_metadata(config)
+    problems = startup_problems(config, metadata)
     if problems:
         raise ConfigError([f"{args.file}: {problem}" for problem in problems])
+    books, exchanges = book_count(config, metadata)
+    print(f"# scans {books} books on {exchanges} exchanges (with the stablecoin conversion books)\n")
     _print_toml(config.as_dict())
     return 0
 

@@ -21,10 +21,11 @@ from .exchanges import NAMES
 from .instruments import MarketType, parse_symbol
 
 SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
-DEFAULT_SYMBOLS = (
+DEFAULT_SYMBOLS = (  # the simulator's and the benchmark's default books
     "BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT",
     "ADA/USDT", "LTC/USDT", "LINK/USDT", "AVAX/USDT", "DOT/USDT",
 )
+DEFAULT_ASSETS = ("BTC", "ETH", "XRP", "BNB", "SOL", "TRX", "DOGE", "ADA", "LINK", "BCH", "ZEC", "HYPE")
 WEBHOOK_FORMATS = ("json", "slack", "discord", "telegram")
 ALERT_EVENT_TYPES = (
     "opportunity.opened", "opportunity.closed",
@@ -50,11 +51,16 @@ class ExchangeConfig:
     rest_url: str = ""
     taker_fee_bps: float | None = None  # overrides the metadata's taker fee
     staleness_seconds: float | None = None  # overrides scanner.staleness_seconds
+    generic: bool = False  # any other ccxt exchange, through ccxt.pro's order-book watcher
 
 
 @dataclass
 class ScannerConfig:
-    symbols: list[str] = field(default_factory=lambda: list(DEFAULT_SYMBOLS))
+    """``symbols`` set: exactly those books. Empty: every stablecoin-quoted spot book of
+    ``assets`` that each exchange lists (`scanner.checks.universe`)."""
+
+    symbols: list[str] = field(default_factory=list)
+    assets: list[str] = field(default_factory=lambda: list(DEFAULT_ASSETS))
     min_net_profit: float = 0.0  # quote units an opportunity must clear to open
     min_net_bps: float = 0.0  # and in bps of the notional
     max_gross_bps: float = 500.0  # a wider gross spread is reported as suspect, not as an opportunity
@@ -145,6 +151,10 @@ class Config:
 
     def enabled_exchanges(self) -> list[str]:
         return [name for name, ex in self.exchanges.items() if ex.enabled]
+
+    def fidelity(self, exchange: str) -> str:
+        """``native`` (arbscan's own feed) or ``generic`` (ccxt.pro's watcher, lower fidelity)."""
+        return "generic" if self.exchanges[exchange].generic else "native"
 
     def staleness_seconds(self, exchange: str) -> float:
         """Seconds without a change after which a book of ``exchange`` is not used."""
@@ -270,6 +280,26 @@ def symbol_problems(symbols: list[str]) -> list[str]:
     return problems
 
 
+def _asset_problems(scanner: ScannerConfig) -> list[str]:
+    """The asset list matters only without explicit symbols: then it must name some assets."""
+    if scanner.symbols:
+        return []
+    problems = [f"'scanner.assets': {asset!r} is not an asset code like 'BTC'" for asset in scanner.assets
+                if not asset or "/" in asset or ":" in asset or asset != asset.strip()]
+    if not scanner.assets:
+        problems.append("'scanner.assets' is empty and 'scanner.symbols' is not set; list assets such as"
+                        " 'BTC' or symbols such as 'BTC/USDT'")
+    return problems
+
+
+def generic_exchange_ids() -> list[str]:
+    """Every exchange id ccxt.pro can watch order books of (imports ccxt: call only when a
+    generic exchange is configured)."""
+    import ccxt.pro  # noqa: PLC0415 - ccxt stays off the native path
+
+    return list(ccxt.pro.exchanges)
+
+
 def _symbol_problem(symbol: str) -> str | None:
     """Why ``symbol`` cannot be scanned: not a unified symbol, or not a spot market (the
     exchange feeds read spot order books only)."""
@@ -290,7 +320,8 @@ def _check_url(url: str, schemes: tuple[str, ...], where: str, problems: list[st
         problems.append(f"'{where}': {url!r} is not a {'/'.join(schemes)} URL like '{schemes[0]}://host:port/path'")
 
 
-def _check_webhook_filters(hook: WebhookConfig, where: str, problems: list[str]) -> None:
+def _check_webhook_filters(hook: WebhookConfig, where: str, problems: list[str],
+                           exchanges: list[str]) -> None:
     for event in hook.events:
         if event not in ALERT_EVENT_TYPES:
             close = difflib.get_close_matches(event, ALERT_EVENT_TYPES, n=1)
@@ -300,7 +331,7 @@ def _check_webhook_filters(hook: WebhookConfig, where: str, problems: list[str])
         problems.append(f"'{where}.events': 'opportunity.closed' needs 'opportunity.opened'"
                         " (a close is sent only after its open)")
     for exchange in hook.exchanges:
-        if exchange not in SUPPORTED_EXCHANGES:
+        if exchange not in exchanges:
             problems.append(f"'{where}.exchanges': unknown exchange {exchange!r}"
                             f" (supported: {', '.join(SUPPORTED_EXCHANGES)})")
     for key in ("rate_limit_per_second", "rate_limit_burst", "timeout_seconds"):
@@ -310,20 +341,40 @@ def _check_webhook_filters(hook: WebhookConfig, where: str, problems: list[str])
         problems.append(f"'{where}.cooldown_seconds' must be 0 or more")
 
 
+def _exchange_name_problem(name: str, exchange: ExchangeConfig) -> str | None:
+    """Why ``exchanges.<name>`` names no exchange: not a native one, and not (or not marked
+    ``generic``) a ccxt.pro one."""
+    if name in SUPPORTED_EXCHANGES and not exchange.generic:
+        return None
+    if exchange.generic:
+        if name in SUPPORTED_EXCHANGES:
+            return f"'exchanges.{name}.generic': {name} has a native feed; remove 'generic = true'"
+        known = generic_exchange_ids()
+        if name in known:
+            return None
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "; see `python -c 'import ccxt.pro; print(ccxt.pro.exchanges)'`"
+        return f"'exchanges.{name}': ccxt.pro has no exchange {name!r}{hint}"
+    close = difflib.get_close_matches(name, SUPPORTED_EXCHANGES, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else "; any ccxt exchange: set 'generic = true'"
+    return f"unknown exchange 'exchanges.{name}' (supported: {', '.join(SUPPORTED_EXCHANGES)}){hint}"
+
+
 def _check_semantics(config: Config, problems: list[str]) -> None:
     for name in config.exchanges:
-        if name not in SUPPORTED_EXCHANGES:
-            close = difflib.get_close_matches(name, SUPPORTED_EXCHANGES, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            problems.append(f"unknown exchange 'exchanges.{name}' (supported: {', '.join(SUPPORTED_EXCHANGES)}){hint}")
         exchange = config.exchanges[name]
+        problem = _exchange_name_problem(name, exchange)
+        if problem:
+            problems.append(problem)
         if exchange.staleness_seconds is not None and exchange.staleness_seconds <= 0:
             problems.append(f"'exchanges.{name}.staleness_seconds' must be greater than 0")
         if exchange.taker_fee_bps is not None and exchange.taker_fee_bps < 0:
             problems.append(f"'exchanges.{name}.taker_fee_bps' must be 0 or more")
         _check_url(exchange.ws_url, ("wss", "ws"), f"exchanges.{name}.ws_url", problems)
         _check_url(exchange.rest_url, ("https", "http"), f"exchanges.{name}.rest_url", problems)
-    problems += [f"'scanner.symbols': {problem}" for problem in symbol_problems(config.scanner.symbols)]
+    if config.scanner.symbols:
+        problems += [f"'scanner.symbols': {problem}" for problem in symbol_problems(config.scanner.symbols)]
+    problems += _asset_problems(config.scanner)
     for key in ("notional_cap", "staleness_seconds", "silence_seconds", "max_gross_bps"):
         if getattr(config.scanner, key) <= 0:
             problems.append(f"'scanner.{key}' must be greater than 0")
@@ -344,7 +395,7 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(f"'{where}': set 'secret_env' to the variable holding the {hook.format} webhook URL")
         if hook.format == "telegram" and not (hook.chat_id and hook.secret_env):
             problems.append(f"'{where}': telegram needs 'chat_id' and 'secret_env' (the bot token's variable)")
-        _check_webhook_filters(hook, where, problems)
+        _check_webhook_filters(hook, where, problems, list(config.exchanges))
     for exchange in [*config.paper.latency_ms, *config.paper.balances]:
         if exchange not in config.exchanges:
             problems.append(f"'paper': exchange '{exchange}' is not configured under [exchanges]")

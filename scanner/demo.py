@@ -11,6 +11,7 @@ from typing import AsyncIterator, TextIO
 
 from .app import Scanner
 from .book import LIVE
+from .checks import book_symbols
 from .config import Config, WebhookConfig
 from .instruments import parse_symbol
 from .metadata import load_metadata
@@ -49,11 +50,12 @@ async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
     """Start the simulator and the local webhook receiver, point every enabled exchange at
     the simulator, and scan."""
     exchanges = tuple(config.enabled_exchanges())
-    async with SimulatedExchanges(symbols=config.scanner.symbols, exchanges=exchanges, seed=seed,
+    metadata = load_metadata(None, config.metadata.max_status_age_hours)
+    async with SimulatedExchanges(symbols=book_symbols(config, metadata), exchanges=exchanges, seed=seed,
                                   dislocation_every=DEMO_DISLOCATIONS) as sim, local_receiver(config):
         point_at(config, sim)
-        scanner = Scanner(config, load_metadata(None, config.metadata.max_status_age_hours), recorder=recorder)
-        first = asyncio.create_task(_first_dislocation(sim, scanner, exchanges, config.scanner.symbols))
+        scanner = Scanner(config, metadata, recorder=recorder)
+        first = asyncio.create_task(_first_dislocation(sim, scanner, exchanges))
         try:
             await scanner.run(duration, view=view)
         finally:
@@ -82,12 +84,27 @@ async def local_receiver(config: Config) -> AsyncIterator[LocalReceiver]:
         await receiver.stop()
 
 
-async def _first_dislocation(sim: SimulatedExchanges, scanner: Scanner, exchanges: tuple[str, ...],
-                             symbols: list[str]) -> None:
+async def _first_dislocation(sim: SimulatedExchanges, scanner: Scanner, exchanges: tuple[str, ...]) -> None:
     """Once every book is live, dislocate one so the first opportunity shows within seconds
-    of starting, every time (the random ones follow on the simulator's own clock)."""
+    of starting, every time (the random ones follow on the simulator's own clock); then, where
+    a second quote is scanned, one of its books too, so an opportunity across quotes (with its
+    conversion) shows as well."""
     if len(exchanges) < 2:
         return
     while not all(book.state is LIVE for book in scanner.store.books.values()):
         await asyncio.sleep(0.1)
-    sim.dislocate(exchanges[1], symbols[0], *FIRST_DISLOCATION)
+    scanned = [symbol for symbol in scanner.store.by_symbol if symbol not in scanner.store.conversion_only]
+    sim.dislocate(exchanges[1], scanned[0], *FIRST_DISLOCATION)
+    other = cross_quote_book(scanner, scanned[0])
+    if other is not None:
+        sim.dislocate(*other, -FIRST_DISLOCATION[0], FIRST_DISLOCATION[1])
+
+
+def cross_quote_book(scanner: Scanner, symbol: str) -> tuple[str, str] | None:
+    """(exchange, symbol) of a scanned book of ``symbol``'s base in another stablecoin quote."""
+    base = parse_symbol(symbol).base
+    for exchange, other in scanner.store.books:
+        parsed = parse_symbol(other)
+        if parsed.base == base and other != symbol and other not in scanner.store.conversion_only:
+            return exchange, other
+    return None

@@ -44,8 +44,11 @@ class Alerter:
 
     def __init__(self, config: AlertsConfig, *, health: HealthSource | None = None,
                  env: Mapping[str, str] = os.environ, clock: Callable[[], float] = time.time,
-                 backoff: Backoff = Backoff(), thresholds: HealthThresholds = HealthThresholds()):
+                 backoff: Backoff = Backoff(), thresholds: HealthThresholds = HealthThresholds(),
+                 generic: frozenset[str] = frozenset()):
+        """``generic``: the exchanges read through ccxt; their opportunities carry ``fidelity``."""
         self.config = config
+        self.generic = generic
         self.health = health
         self.clock = clock
         self.backoff = backoff
@@ -116,7 +119,7 @@ class Alerter:
             return
         if update:
             event = replace(event, type=EventType.OPENED)
-        body = orjson.dumps(opportunity_payload(event))
+        body = orjson.dumps(opportunity_payload(event, self.generic))
         if event.type is EventType.CLOSED:
             opened = event.id.removesuffix(".closed")
             self._enqueue([Entry(t, event.id, event.type.value, body, closes=opened) for t in targets], now)
@@ -129,11 +132,10 @@ class Alerter:
         hook = self.config.webhooks.get(target)
         return hook is not None and EventType.CLOSED.value in hook.events
 
-    @staticmethod
-    def _restart_close(event: OpportunityEvent) -> tuple[str, bytes]:
+    def _restart_close(self, event: OpportunityEvent) -> tuple[str, bytes]:
         """(id, body) of the ``opportunity.closed`` to send for ``event`` if arbscan stops before it closes."""
         closed = replace(event, type=EventType.CLOSED, id=f"{event.id}.closed", close_reason=RESTART_REASON)
-        return closed.id, orjson.dumps(opportunity_payload(closed))
+        return closed.id, orjson.dumps(opportunity_payload(closed, self.generic))
 
     def _close_left_open(self) -> None:
         """Queue the close of every opportunity a previous run opened at a target and never closed."""

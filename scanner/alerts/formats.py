@@ -34,8 +34,10 @@ def rfc3339(ts: float) -> str:
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def opportunity_payload(event: OpportunityEvent) -> dict[str, Any]:
-    """The generic JSON body of an opened or closed opportunity event."""
+def opportunity_payload(event: OpportunityEvent, generic: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The generic JSON body of an opened or closed opportunity event. ``generic``: the
+    exchanges read through ccxt (lower fidelity); a trade involving one says so in
+    ``fidelity``: ``{"buy": "generic", "sell": "native"}``."""
     opp = event.opportunity
     payload: dict[str, Any] = {
         "id": event.id,
@@ -53,6 +55,9 @@ def opportunity_payload(event: OpportunityEvent) -> dict[str, Any]:
         "costs": opp.costs.as_dict(),
         "detected_at": rfc3339(opp.detected_at),
     }
+    if opp.buy_exchange in generic or opp.sell_exchange in generic:
+        payload["fidelity"] = {side: "generic" if exchange in generic else "native"
+                               for side, exchange in (("buy", opp.buy_exchange), ("sell", opp.sell_exchange))}
     if event.type.value == "opportunity.closed":
         payload["first_seen"] = rfc3339(event.first_seen)
         payload["duration_seconds"] = event.duration

@@ -2,9 +2,13 @@
 
     .venv/bin/python scanner/data/make_snapshot.py
 
-The values are hand-compiled approximations of each venue's public spot filters, default retail
-taker fee and withdrawal fees (mid-2025): realistic enough for offline use and the simulated
-exchanges, not a live source. A few statuses are deliberately not open so the engine's blocked
+The values are hand-compiled (from the exchanges' public market lists and fee pages as known in
+mid-2025, not fetched) approximations of each venue's public spot filters, default retail taker
+fee and withdrawal fees: realistic enough for offline use and the simulated exchanges, not a live
+source. The spot tables cover the default universe (`scanner.config.DEFAULT_ASSETS`) in every
+stablecoin quote each exchange lists (USDT, USDC, USD, FDUSD) where it really lists it (no BNB on
+Coinbase or Kraken, HYPE only on Bybit, KuCoin, Gate and Bitget), and the stablecoin books the
+cross-quote pricing converts through (USDC/USDT, USDT/USD, USDC/USD, FDUSD/USDT, DAI/USDT ...). A few statuses are deliberately not open so the engine's blocked
 and unknown transfer paths are exercised:
   okx SOL/SOL deposit closed (transfers of SOL into OKX are blocked),
   bybit ETH/BASE withdrawal closed (routes out of Bybit fall back to ARBITRUM),
@@ -35,6 +39,16 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAXUSDT", 0.01, 0.01, 5), "DOT/USDT": ("DOTUSDT", 0.001, 0.01, 5),
         "USDC/USDT": ("USDCUSDT", 0.0001, 1, 5), "BTC/USDC": ("BTCUSDC", 0.01, 0.00001, 5),
         "ETH/USDC": ("ETHUSDC", 0.01, 0.0001, 5),
+        "BNB/USDT": ("BNBUSDT", 0.01, 0.001, 5), "TRX/USDT": ("TRXUSDT", 0.0001, 0.1, 5),
+        "BCH/USDT": ("BCHUSDT", 0.1, 0.001, 5), "ZEC/USDT": ("ZECUSDT", 0.01, 0.001, 5),
+        "XRP/USDC": ("XRPUSDC", 0.0001, 0.1, 5), "BNB/USDC": ("BNBUSDC", 0.01, 0.001, 5),
+        "SOL/USDC": ("SOLUSDC", 0.01, 0.001, 5), "TRX/USDC": ("TRXUSDC", 0.0001, 0.1, 5),
+        "DOGE/USDC": ("DOGEUSDC", 0.00001, 1, 5), "ADA/USDC": ("ADAUSDC", 0.0001, 0.1, 5),
+        "LINK/USDC": ("LINKUSDC", 0.01, 0.01, 5), "BCH/USDC": ("BCHUSDC", 0.1, 0.001, 5),
+        "BTC/FDUSD": ("BTCFDUSD", 0.01, 0.00001, 5), "ETH/FDUSD": ("ETHFDUSD", 0.01, 0.0001, 5),
+        "XRP/FDUSD": ("XRPFDUSD", 0.0001, 0.1, 5), "BNB/FDUSD": ("BNBFDUSD", 0.01, 0.001, 5),
+        "SOL/FDUSD": ("SOLFDUSD", 0.01, 0.001, 5), "DOGE/FDUSD": ("DOGEFDUSD", 0.00001, 1, 5),
+        "FDUSD/USDT": ("FDUSDUSDT", 0.0001, 1, 5), "FDUSD/USDC": ("FDUSDUSDC", 0.0001, 1, 5),
     },
     "okx": {  # OKX has no minimum order value, only a minimum size
         "BTC/USDT": ("BTC-USDT", 0.1, 0.00000001, None), "ETH/USDT": ("ETH-USDT", 0.01, 0.000001, None),
@@ -44,6 +58,11 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAX-USDT", 0.01, 0.000001, None), "DOT/USDT": ("DOT-USDT", 0.001, 0.000001, None),
         "USDC/USDT": ("USDC-USDT", 0.0001, 0.000001, None), "BTC/USDC": ("BTC-USDC", 0.1, 0.00000001, None),
         "ETH/USDC": ("ETH-USDC", 0.01, 0.000001, None),
+        "BNB/USDT": ("BNB-USDT", 0.1, 0.000001, None), "TRX/USDT": ("TRX-USDT", 0.00001, 0.000001, None),
+        "BCH/USDT": ("BCH-USDT", 0.1, 0.000001, None), "ZEC/USDT": ("ZEC-USDT", 0.01, 0.000001, None),
+        "XRP/USDC": ("XRP-USDC", 0.0001, 0.000001, None), "SOL/USDC": ("SOL-USDC", 0.01, 0.000001, None),
+        "DOGE/USDC": ("DOGE-USDC", 0.00001, 0.000001, None), "ADA/USDC": ("ADA-USDC", 0.0001, 0.000001, None),
+        "LINK/USDC": ("LINK-USDC", 0.001, 0.000001, None), "DAI/USDT": ("DAI-USDT", 0.0001, 0.000001, None),
     },
     "bybit": {
         "BTC/USDT": ("BTCUSDT", 0.01, 0.000001, 5), "ETH/USDT": ("ETHUSDT", 0.01, 0.00001, 5),
@@ -53,6 +72,10 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAXUSDT", 0.01, 0.001, 5), "DOT/USDT": ("DOTUSDT", 0.001, 0.001, 5),
         "USDC/USDT": ("USDCUSDT", 0.0001, 0.01, 5), "BTC/USDC": ("BTCUSDC", 0.01, 0.000001, 5),
         "ETH/USDC": ("ETHUSDC", 0.01, 0.00001, 5),
+        "BNB/USDT": ("BNBUSDT", 0.1, 0.001, 5), "TRX/USDT": ("TRXUSDT", 0.00001, 0.1, 5),
+        "BCH/USDT": ("BCHUSDT", 0.1, 0.001, 5), "HYPE/USDT": ("HYPEUSDT", 0.001, 0.01, 5),
+        "XRP/USDC": ("XRPUSDC", 0.0001, 0.01, 5), "SOL/USDC": ("SOLUSDC", 0.01, 0.001, 5),
+        "DOGE/USDC": ("DOGEUSDC", 0.00001, 0.1, 5), "DAI/USDT": ("DAIUSDT", 0.0001, 0.01, 5),
     },
     "kucoin": {  # KuCoin's minimum order value (minFunds) is 0.1 of the quote
         "BTC/USDT": ("BTC-USDT", 0.1, 0.00000001, 0.1), "ETH/USDT": ("ETH-USDT", 0.01, 0.0000001, 0.1),
@@ -62,6 +85,10 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAX-USDT", 0.001, 0.0001, 0.1), "DOT/USDT": ("DOT-USDT", 0.0001, 0.0001, 0.1),
         "USDC/USDT": ("USDC-USDT", 0.0001, 0.0001, 0.1), "BTC/USDC": ("BTC-USDC", 0.1, 0.00000001, 0.1),
         "ETH/USDC": ("ETH-USDC", 0.01, 0.0000001, 0.1),
+        "BNB/USDT": ("BNB-USDT", 0.01, 0.0001, 0.1), "TRX/USDT": ("TRX-USDT", 0.00001, 0.0001, 0.1),
+        "BCH/USDT": ("BCH-USDT", 0.01, 0.0001, 0.1), "ZEC/USDT": ("ZEC-USDT", 0.01, 0.0001, 0.1),
+        "HYPE/USDT": ("HYPE-USDT", 0.001, 0.0001, 0.1), "XRP/USDC": ("XRP-USDC", 0.00001, 0.0001, 0.1),
+        "SOL/USDC": ("SOL-USDC", 0.001, 0.0001, 0.1),
     },
     "kraken": {
         "BTC/USDT": ("XBTUSDT", 0.1, 0.00000001, 0.5), "ETH/USDT": ("ETHUSDT", 0.01, 0.00000001, 0.5),
@@ -71,6 +98,15 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAXUSDT", 0.01, 0.00000001, 0.5), "DOT/USDT": ("DOTUSDT", 0.0001, 0.00000001, 0.5),
         "USDC/USDT": ("USDCUSDT", 0.0001, 0.00000001, 0.5), "BTC/USDC": ("XBTUSDC", 0.01, 0.00000001, 0.5),
         "ETH/USDC": ("ETHUSDC", 0.01, 0.00000001, 0.5),
+        "TRX/USDT": ("TRXUSDT", 0.000001, 0.00000001, 0.5), "BCH/USDT": ("BCHUSDT", 0.01, 0.00000001, 0.5),
+        "SOL/USDC": ("SOLUSDC", 0.01, 0.00000001, 0.5),
+        "BTC/USD": ("XBTUSD", 0.1, 0.00000001, 0.5), "ETH/USD": ("ETHUSD", 0.01, 0.00000001, 0.5),
+        "XRP/USD": ("XRPUSD", 0.00001, 0.00000001, 0.5), "SOL/USD": ("SOLUSD", 0.01, 0.00000001, 0.5),
+        "TRX/USD": ("TRXUSD", 0.000001, 0.00000001, 0.5), "DOGE/USD": ("XDGUSD", 0.0000001, 0.00000001, 0.5),
+        "ADA/USD": ("ADAUSD", 0.000001, 0.00000001, 0.5), "LINK/USD": ("LINKUSD", 0.00001, 0.00000001, 0.5),
+        "BCH/USD": ("BCHUSD", 0.01, 0.00000001, 0.5), "ZEC/USD": ("ZECUSD", 0.01, 0.00000001, 0.5),
+        "USDT/USD": ("USDTUSD", 0.0001, 0.00000001, 0.5), "USDC/USD": ("USDCUSD", 0.0001, 0.00000001, 0.5),
+        "DAI/USD": ("DAIUSD", 0.0001, 0.00000001, 0.5), "DAI/USDT": ("DAIUSDT", 0.0001, 0.00000001, 0.5),
     },
     "coinbase": {
         "BTC/USDT": ("BTC-USDT", 0.01, 0.00000001, 1), "ETH/USDT": ("ETH-USDT", 0.01, 0.00000001, 1),
@@ -80,6 +116,14 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAX-USDT", 0.01, 0.00000001, 1), "DOT/USDT": ("DOT-USDT", 0.001, 0.00000001, 1),
         "BTC/USDC": ("BTC-USDC", 0.01, 0.00000001, 1), "ETH/USDC": ("ETH-USDC", 0.01, 0.00000001, 1),
         "BTC/USD": ("BTC-USD", 0.01, 0.00000001, 1), "ETH/USD": ("ETH-USD", 0.01, 0.00000001, 1),
+        "XRP/USD": ("XRP-USD", 0.0001, 0.000001, 1), "SOL/USD": ("SOL-USD", 0.01, 0.00000001, 1),
+        "DOGE/USD": ("DOGE-USD", 0.00001, 0.1, 1), "ADA/USD": ("ADA-USD", 0.0001, 0.00000001, 1),
+        "LINK/USD": ("LINK-USD", 0.001, 0.01, 1), "BCH/USD": ("BCH-USD", 0.01, 0.00000001, 1),
+        "ZEC/USD": ("ZEC-USD", 0.01, 0.00000001, 1),
+        "XRP/USDC": ("XRP-USDC", 0.0001, 0.000001, 1), "SOL/USDC": ("SOL-USDC", 0.01, 0.00000001, 1),
+        "DOGE/USDC": ("DOGE-USDC", 0.00001, 0.1, 1), "ADA/USDC": ("ADA-USDC", 0.0001, 0.00000001, 1),
+        "LINK/USDC": ("LINK-USDC", 0.001, 0.01, 1),
+        "USDT/USD": ("USDT-USD", 0.00001, 0.01, 1), "USDT/USDC": ("USDT-USDC", 0.00001, 0.01, 1),
     },
     "gate": {
         "BTC/USDT": ("BTC_USDT", 0.1, 0.000001, 3), "ETH/USDT": ("ETH_USDT", 0.01, 0.0001, 3),
@@ -89,6 +133,10 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAX_USDT", 0.01, 0.001, 3), "DOT/USDT": ("DOT_USDT", 0.001, 0.001, 3),
         "USDC/USDT": ("USDC_USDT", 0.0001, 0.001, 3), "BTC/USDC": ("BTC_USDC", 0.1, 0.000001, 3),
         "ETH/USDC": ("ETH_USDC", 0.01, 0.0001, 3),
+        "BNB/USDT": ("BNB_USDT", 0.01, 0.001, 3), "TRX/USDT": ("TRX_USDT", 0.00001, 0.01, 3),
+        "BCH/USDT": ("BCH_USDT", 0.01, 0.0001, 3), "ZEC/USDT": ("ZEC_USDT", 0.01, 0.001, 3),
+        "HYPE/USDT": ("HYPE_USDT", 0.001, 0.01, 3), "SOL/USDC": ("SOL_USDC", 0.01, 0.001, 3),
+        "DAI/USDT": ("DAI_USDT", 0.0001, 0.001, 3), "FDUSD/USDT": ("FDUSD_USDT", 0.0001, 0.001, 3),
     },
     "bitget": {
         "BTC/USDT": ("BTCUSDT", 0.01, 0.000001, 1), "ETH/USDT": ("ETHUSDT", 0.01, 0.0001, 1),
@@ -98,6 +146,10 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
         "AVAX/USDT": ("AVAXUSDT", 0.001, 0.01, 1), "DOT/USDT": ("DOTUSDT", 0.001, 0.01, 1),
         "USDC/USDT": ("USDCUSDT", 0.0001, 0.01, 1), "BTC/USDC": ("BTCUSDC", 0.01, 0.000001, 1),
         "ETH/USDC": ("ETHUSDC", 0.01, 0.0001, 1),
+        "BNB/USDT": ("BNBUSDT", 0.01, 0.001, 1), "TRX/USDT": ("TRXUSDT", 0.00001, 0.1, 1),
+        "BCH/USDT": ("BCHUSDT", 0.01, 0.0001, 1), "ZEC/USDT": ("ZECUSDT", 0.01, 0.001, 1),
+        "HYPE/USDT": ("HYPEUSDT", 0.001, 0.01, 1), "XRP/USDC": ("XRPUSDC", 0.0001, 0.01, 1),
+        "SOL/USDC": ("SOLUSDC", 0.001, 0.001, 1),
     },
 }
 
@@ -117,6 +169,11 @@ NETWORKS: dict[str, dict[str, list[tuple[str, float, Status, Status]]]] = {
         "LINK": [("ERC20", 0.29, O, O), ("BEP20", 0.007, O, O)],
         "AVAX": [("AVAXC", 0.008, O, O), ("AVAXX", 0.01, O, O), ("BEP20", 0.0006, O, O)],
         "DOT": [("DOT", 0.1, O, O), ("BEP20", 0.006, O, O)],
+        "BNB": [("BEP20", 0.0005, O, O)],
+        "TRX": [("TRC20", 1.0, O, O), ("BEP20", 0.5, O, O)],
+        "BCH": [("BCH", 0.0008, O, O), ("BEP20", 0.0001, O, O)],
+        "ZEC": [("ZEC", 0.005, O, O), ("BEP20", 0.0004, O, O)],
+        "FDUSD": [("ERC20", 3.2, O, O), ("BEP20", 0.0, O, O)],
         "USDT": [("TRC20", 1.0, O, O), ("ERC20", 3.2, O, O), ("BEP20", 0.0, O, O), ("SOL", 1.0, O, O),
                  ("ARBITRUM", 0.8, O, O), ("OP", 0.8, O, O), ("AVAXC", 0.5, O, O), ("MATIC", 0.8, O, O)],
         "USDC": [("ERC20", 3.2, O, O), ("BEP20", 0.0, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.8, O, O),
@@ -134,6 +191,10 @@ NETWORKS: dict[str, dict[str, list[tuple[str, float, Status, Status]]]] = {
         "LINK": [("ERC20", 0.25, O, O), ("ARBITRUM", 0.005, O, O)],
         "AVAX": [("AVAXC", 0.008, O, O)],
         "DOT": [("DOT", 0.1, O, U)],
+        "BNB": [("BEP20", 0.0004, O, O)],
+        "TRX": [("TRC20", 1.0, O, O)],
+        "BCH": [("BCH", 0.001, O, O)],
+        "ZEC": [("ZEC", 0.005, O, O)],
         "USDT": [("TRC20", 1.5, O, O), ("ERC20", 2.5, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.1, O, O),
                  ("OP", 0.15, O, O), ("AVAXC", 0.8, O, O), ("MATIC", 0.8, O, O)],
         "USDC": [("ERC20", 2.5, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.1, O, O), ("OP", 0.15, O, O),
@@ -151,6 +212,10 @@ NETWORKS: dict[str, dict[str, list[tuple[str, float, Status, Status]]]] = {
         "LINK": [("ERC20", 0.3, O, O)],
         "AVAX": [("AVAXC", 0.01, O, O)],
         "DOT": [("DOT", 0.1, O, O)],
+        "BNB": [("BEP20", 0.0005, O, O)],
+        "TRX": [("TRC20", 1.0, O, O)],
+        "BCH": [("BCH", 0.001, O, O)],
+        "HYPE": [("HYPE", 0.01, O, O)],
         "USDT": [("TRC20", 1.0, O, O), ("ERC20", 3.0, O, O), ("BEP20", 0.3, O, O), ("SOL", 1.0, O, O),
                  ("ARBITRUM", 0.6, O, O), ("OP", 0.6, O, O), ("AVAXC", 0.3, O, O), ("MATIC", 0.3, O, O)],
         "USDC": [("ERC20", 3.0, O, O), ("BEP20", 0.3, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.6, O, O),
@@ -167,6 +232,11 @@ NETWORKS: dict[str, dict[str, list[tuple[str, float, Status, Status]]]] = {
         "LINK": [("ERC20", 0.4, O, O)],
         "AVAX": [("AVAXC", 0.01, O, O)],
         "DOT": [("DOT", 0.1, O, O)],
+        "BNB": [("BEP20", 0.002, O, O)],
+        "TRX": [("TRC20", 1.5, O, O)],
+        "BCH": [("BCH", 0.001, O, O)],
+        "ZEC": [("ZEC", 0.005, O, O)],
+        "HYPE": [("HYPE", 0.02, O, O)],
         "USDT": [("TRC20", 1.5, O, O), ("ERC20", 4.0, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.5, O, O),
                  ("OP", 0.5, O, O), ("AVAXC", 0.8, O, O), ("MATIC", 0.8, O, O)],
         "USDC": [("ERC20", 4.0, O, O), ("SOL", 1.0, O, O), ("ARBITRUM", 0.5, O, O), ("BASE", 0.5, O, O),

@@ -97,9 +97,13 @@ class ScannerCollector:
     """Reads every arbscan_* family from the engine, the books and the feed stats."""
 
     def __init__(self, engine: SpreadEngine, feeds: dict[str, FeedStats],
-                 extra: list[MetricSource] | None = None, clock: Callable[[], float] = time.monotonic):
+                 extra: list[MetricSource] | None = None, clock: Callable[[], float] = time.monotonic,
+                 fidelity: dict[str, str] | None = None):
+        """``fidelity``: exchange -> ``native`` or ``generic`` (default: native)."""
         self.engine = engine
         self.feeds = feeds
+        self.fidelity = fidelity or {}
+        self.fidelity_labels = LabelSets("exchange", "fidelity")
         self.extra = extra or []
         self.clock = clock
         self.book_labels = LabelSets(*BOOK)
@@ -129,8 +133,11 @@ class ScannerCollector:
         reconnects = Family("arbscan_feed_reconnects", "counter", "Reconnections of the exchange feed.")
         resyncs = Family("arbscan_book_resyncs", "counter", "Book resynchronisations, by reason.")
         errors = Family("arbscan_feed_errors", "counter", "Feed errors (malformed frames, exchange errors, silences, disconnects).")
+        info = Family("arbscan_feed", "info", "How the exchange is read: fidelity native (arbscan's own"
+                      " feed) or generic (ccxt.pro's order-book watcher, lower fidelity).")
         for exchange, stats in self.feeds.items():
             labels = self.exchange_labels((exchange,))
+            info.add(self.fidelity_labels((exchange, self.fidelity.get(exchange, "native"))), 1.0)
             up.add(labels, 1.0 if stats.up else 0.0)
             messages.add(labels, stats.messages)
             reconnects.add(labels, stats.reconnects)
@@ -138,7 +145,7 @@ class ScannerCollector:
                 resyncs.add(self.reason_labels((exchange, reason)), stats.resyncs[reason])
             for kind in _known_first(FEED_ERROR_KINDS, stats.errors):
                 errors.add(self.kind_labels((exchange, kind)), stats.errors[kind])
-        return [up, messages, reconnects, resyncs, errors]
+        return [up, info, messages, reconnects, resyncs, errors]
 
     def readiness(self) -> dict[str, tuple[int, int]]:
         """Per enabled exchange: (usable books, books)."""

@@ -243,8 +243,9 @@ def main_quote(symbols: Iterable[str]) -> str:
 
 
 def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str], now: float | None = None,
-           wall: float | None = None, top: int = TOP) -> RenderableType:
-    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), feeds."""
+           wall: float | None = None, top: int = TOP, generic: frozenset[str] = frozenset()) -> RenderableType:
+    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), feeds
+    (``generic``: the exchanges read through ccxt, marked as lower fidelity)."""
     now = time.monotonic() if now is None else now
     wall = time.time() if wall is None else wall
     states = sorted(engine.open.values(), key=lambda s: -s.latest.net_profit)
@@ -262,10 +263,12 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str],
                   "deposit, not tradeable (its net leaves out the transfer). suspect: gross spread over "
                   f"{engine.config.max_gross_bps:.0f} bps, not an opportunity.", style="dim")
     return Group(title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text(""),
-                 _feeds(engine, feeds, now))
+                 _feeds(engine, feeds, now, generic))
 
 
-def _feeds(engine: SpreadEngine, feeds: dict[str, FeedStats], now: float) -> Table:
+def _feeds(engine: SpreadEngine, feeds: dict[str, FeedStats], now: float,
+           generic: frozenset[str] = frozenset()) -> Table:
+    """One row per exchange; a generic (ccxt) exchange is marked ``(ccxt)``: lower fidelity."""
     table = Table(box=None, padding=(0, GAP // 2), pad_edge=False, show_edge=False, header_style="bold")
     for name, justify in (("exchange", "left"), ("up", "left"), ("frames", "right"), ("reconnects", "right"),
                           ("resyncs", "right"), ("live books", "right")):
@@ -273,7 +276,8 @@ def _feeds(engine: SpreadEngine, feeds: dict[str, FeedStats], now: float) -> Tab
     for exchange, stats in feeds.items():
         books = [b for (ex, _), b in engine.store.books.items() if ex == exchange]
         live = sum(b.is_usable(now) for b in books)
-        table.add_row(exchange, Text("yes", "green") if stats.up else Text("NO", "bold red"), f"{stats.messages:,}",
+        name = Text(exchange) + Text(" (ccxt)", "yellow") if exchange in generic else Text(exchange)
+        table.add_row(name, Text("yes", "green") if stats.up else Text("NO", "bold red"), f"{stats.messages:,}",
                       str(stats.reconnects), str(sum(stats.resyncs.values())), f"{live}/{len(books)}")
     return table
 

@@ -27,7 +27,7 @@ ANCHOR_PRICES = {"BTC": 60_000.0, "ETH": 3_000.0, "SOL": 150.0}
 ANNUAL_VOL = {"BTC": 0.5, "ETH": 0.65}
 DEFAULT_VOL = 0.8
 MARKET_CORRELATION = 0.7  # share of each asset's variance driven by the common factor
-STABLE_SD, STABLE_KAPPA = 1e-4, 0.1  # stablecoin deviation from 1: sd and reversion per second
+STABLE_SD, STABLE_KAPPA = 2e-4, 0.1  # stablecoin deviation from 1: sd (a few bps) and reversion per second
 BASIS_SD, BASIS_KAPPA = 2e-4, 0.05  # per-venue basis: sd (2 bps) and reversion per second
 
 MIN_LEVELS, START_LEVELS, MAX_LEVELS = 52, 64, 80  # levels per side (unless deepened)
