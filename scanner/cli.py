@@ -378,7 +378,7 @@ def cmd_markets_refresh(args: argparse.Namespace) -> int:
     reason = unwritable(path, creates_directories=True)
     if reason:
         raise UserError(f"metadata.cache_path: {reason}")
-    metadata = run_async(refresh(exchanges, config.scanner.symbols, path))
+    metadata = run_async(refresh(exchanges, config.scanner.symbols or None, path))  # no symbols: every spot market
     for exchange, error in metadata.errors.items():
         print(f"arbscan: {exchange}: refresh failed, kept the previous data: {error}", file=sys.stderr)
     fetched = [name for name in exchanges if name not in metadata.errors]

@@ -51,7 +51,7 @@ CONFIGS = [
     ("duplicate symbol", '[scanner]\nsymbols = ["BTC/USDT", "ETH/USDT", "BTC/USDT"]\n',
      "'BTC/USDT' is listed more than once"),
     ("bad symbol", '[scanner]\nsymbols = ["btc-usdt"]\n', "is not a unified symbol"),
-    ("no symbols", "[scanner]\nsymbols = []\n", "'scanner.symbols': no symbol; list at least one"),
+    ("no symbols", "[scanner]\nsymbols = []\nassets = []\n", "'scanner.assets' is empty and 'scanner.symbols' is not set"),
     ("unlisted symbol", '[scanner]\nsymbols = ["BTC/USDT", "NOPE/USDT"]\n',
      "NOPE/USDT is not listed on any enabled exchange"),
     ("one exchange", "".join(f"[exchanges.{n}]\nenabled = false\n" for n in NAMES if n != "binance"),

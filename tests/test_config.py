@@ -1,7 +1,7 @@
 import pytest
 
 from scanner.exchanges import NAMES
-from scanner.config import DEFAULT_SYMBOLS, ConfigError, load_config, parse_config
+from scanner.config import DEFAULT_ASSETS, ConfigError, load_config, parse_config
 from scanner.exchanges import NAMES
 
 
@@ -14,7 +14,9 @@ def problems(raw):
 def test_defaults_scan_the_real_exchanges():
     config = load_config(None)
     assert config.enabled_exchanges() == list(NAMES)
-    assert config.scanner.symbols == list(DEFAULT_SYMBOLS)
+    assert config.scanner.symbols == []  # the default universe: every stablecoin book of these assets
+    assert config.scanner.assets == list(DEFAULT_ASSETS)
+    assert {"BTC", "ETH", "XRP", "BNB", "SOL", "TRX", "DOGE", "ADA", "LINK", "BCH", "ZEC", "HYPE"} <= set(DEFAULT_ASSETS)
     assert all(ex.ws_url == "" for ex in config.exchanges.values())  # adapters' production URLs
     assert (config.metrics.host, config.metrics.port) == ("127.0.0.1", 9108)
 

@@ -65,7 +65,7 @@ def test_bundled_snapshot_loads_when_there_is_no_cache(tmp_path):
     statuses = [(n.withdraw, n.deposit) for ex in md.exchanges() for a in ASSETS for n in md.networks(ex, a)]
     assert any(w is C for w, _ in statuses) and any(d is C for _, d in statuses)
     assert any(U in pair for pair in statuses)
-    assert len((SNAPSHOT_DIR / "metadata.json").read_bytes()) < 64_000
+    assert len((SNAPSHOT_DIR / "metadata.json").read_bytes()) < 100_000  # eight exchanges' universe, still small
 
 
 def test_bundled_snapshot_is_what_the_generator_writes():

@@ -51,7 +51,8 @@ def point_urls(urls: Any, ws_url: str, rest_url: str) -> Any:
 
 def ccxt_markets(metadata: Metadata, exchange: str) -> list[dict[str, Any]]:
     """The exchange's spot markets from the metadata, as ccxt market structures (so ccxt needs
-    no ``load_markets`` request); empty when the metadata does not know the exchange."""
+    no ``load_markets`` request; ``lowercaseId`` is what the Binance family's watchers read);
+    empty when the metadata does not know the exchange."""
     result = []
     for symbol in metadata.symbols(exchange):
         market = metadata.market(exchange, symbol)
@@ -59,7 +60,7 @@ def ccxt_markets(metadata: Metadata, exchange: str) -> list[dict[str, Any]]:
         if i is None or not i.is_spot:
             continue
         result.append({
-            "id": i.id, "symbol": i.symbol, "base": i.base, "quote": i.quote, "baseId": i.base,
+            "id": i.id, "lowercaseId": i.id.lower(), "symbol": i.symbol, "base": i.base, "quote": i.quote, "baseId": i.base,
             "quoteId": i.quote, "settle": None, "settleId": None, "type": "spot", "spot": True,
             "margin": False, "swap": False, "future": False, "option": False, "contract": False,
             "linear": None, "inverse": None, "contractSize": None, "active": market.active,
