@@ -50,8 +50,8 @@ class Harness:
         if event.type is EventType.CLOSED:
             return
         o = event.opportunity
-        for exchange in (o.buy_exchange, o.sell_exchange):
-            if self.scanner.store.books[exchange, o.symbol].state is not BookState.LIVE:
+        for exchange, instrument in ((o.buy_exchange, o.buy_instrument), (o.sell_exchange, o.sell_instrument)):
+            if self.scanner.store.books[exchange, instrument.symbol].state is not BookState.LIVE:
                 self.unsafe.append(event)
 
     async def metrics(self) -> str:
