@@ -49,7 +49,7 @@ async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
                    view: TextIO | None = None, recorder: Recorder | None = None) -> None:
     """Start the simulator and the local webhook receiver, point every enabled exchange at
     the simulator, and scan."""
-    exchanges = tuple(config.enabled_exchanges())
+    exchanges = tuple(e for e in config.enabled_exchanges() if not config.exchanges[e].generic)  # simulated
     metadata = load_metadata(None, config.metadata.max_status_age_hours)
     async with SimulatedExchanges(symbols=book_symbols(config, metadata), exchanges=exchanges, seed=seed,
                                   dislocation_every=DEMO_DISLOCATIONS) as sim, local_receiver(config):
