@@ -23,16 +23,19 @@ log = logging.getLogger(__name__)
 
 
 def listings(config: Config, metadata: Metadata) -> dict[str, list[Instrument]]:
-    """The instruments of the configured symbols each enabled exchange lists: the metadata's;
-    for an exchange it has no market of (made-up benchmark symbols, an empty metadata), every
-    configured symbol, with the id the exchange's feed derives (`unlisted`)."""
+    """The instruments of the configured symbols each enabled exchange lists: the metadata's
+    (perpetuals and delivery futures only where the exchange has a futures feed); for an
+    exchange it has no market of (made-up benchmark symbols, an empty metadata), every
+    configured spot symbol, with the id the exchange's feed derives (`unlisted`)."""
     result = {}
     for exchange in config.enabled_exchanges():
+        futures = EXCHANGES[exchange].has_futures
+        symbols = [s for s in config.scanner.symbols if futures or parse_symbol(s).type is MarketType.SPOT]
         if metadata.symbols(exchange):
-            found = (metadata.instrument(exchange, s) for s in config.scanner.symbols)
+            found = (metadata.instrument(exchange, s) for s in symbols)
             result[exchange] = [i for i in found if i is not None]
         else:
-            result[exchange] = [unlisted(exchange, s) for s in config.scanner.symbols]
+            result[exchange] = [unlisted(exchange, s) for s in symbols if parse_symbol(s).type is MarketType.SPOT]
     return result
 
 

@@ -48,6 +48,8 @@ class ExchangeConfig:
     enabled: bool = True
     ws_url: str = ""
     rest_url: str = ""
+    futures_ws_url: str = ""  # perpetual and delivery futures feed (exchanges that have one)
+    futures_rest_url: str = ""
     taker_fee_bps: float | None = None  # overrides the metadata's taker fee
     staleness_seconds: float | None = None  # overrides scanner.staleness_seconds
 
@@ -323,6 +325,9 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(f"'exchanges.{name}.taker_fee_bps' must be 0 or more")
         _check_url(exchange.ws_url, ("wss", "ws"), f"exchanges.{name}.ws_url", problems)
         _check_url(exchange.rest_url, ("https", "http"), f"exchanges.{name}.rest_url", problems)
+        _check_url(exchange.futures_ws_url, ("wss", "ws"), f"exchanges.{name}.futures_ws_url", problems)
+        _check_url(exchange.futures_rest_url, ("https", "http"), f"exchanges.{name}.futures_rest_url",
+                   problems)
     problems += [f"'scanner.symbols': {problem}" for problem in symbol_problems(config.scanner.symbols)]
     for key in ("notional_cap", "staleness_seconds", "silence_seconds", "max_gross_bps"):
         if getattr(config.scanner, key) <= 0:
