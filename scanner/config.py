@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .exchanges import NAMES
-from .instruments import MarketType, parse_symbol
+from .instruments import parse_symbol
 
 SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
 DEFAULT_SYMBOLS = (
@@ -263,7 +263,7 @@ def _kind(value: Any) -> str:
 
 
 def symbol_problems(symbols: list[str]) -> list[str]:
-    """One line per malformed, non-spot or repeated symbol in ``symbols``, or for none at all."""
+    """One line per malformed or repeated symbol in ``symbols``, or for none at all."""
     problems = [problem for symbol in symbols for problem in [_symbol_problem(symbol)] if problem]
     problems += [f"{symbol!r} is listed more than once"
                  for symbol in dict.fromkeys(s for s in symbols if symbols.count(s) > 1)]
@@ -273,15 +273,12 @@ def symbol_problems(symbols: list[str]) -> list[str]:
 
 
 def _symbol_problem(symbol: str) -> str | None:
-    """Why ``symbol`` cannot be scanned: not a unified symbol, or not a spot market (the
-    exchange feeds read spot order books only)."""
+    """Why ``symbol`` cannot be scanned: not a unified symbol (spot, perpetual or delivery
+    future; whether an exchange lists it is checked against the metadata at start)."""
     try:
-        kind = parse_symbol(symbol).type
+        parse_symbol(symbol)
     except ValueError as exc:
         return str(exc)
-    if kind is not MarketType.SPOT:
-        return (f"{symbol!r} is a {kind.value} market; the exchange feeds read spot order books only,"
-                " list spot symbols like 'BTC/USDT'")
     return None
 
 

@@ -129,6 +129,7 @@ class ExchangeContract:
         dropped_after = time.monotonic() - stalled
         assert SILENCE - 0.3 < dropped_after < SILENCE + 1.3, dropped_after
         assert not any(book.is_usable(time.monotonic()) for book in self.books(h))
+        await h.wait_for(lambda: stats.errors["silent"] == self.connections, timeout=2.0)  # each connection
         assert await h.metric("arbscan_feed_errors_total", exchange=self.exchange, kind="silent") == self.connections
         assert stats.errors["disconnect"] == 0, "a dropped silent feed is counted once, as silent"
         await h.wait_for(h.all_live, timeout=5.0)

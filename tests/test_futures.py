@@ -139,3 +139,18 @@ async def test_funding_intervals_and_set_funding_on_metrics():
 async def _near(value, target: float) -> bool:
     found = await value
     return found is not None and abs(found - target) < 1e-9
+
+
+def test_a_futures_symbol_listed_nowhere_is_one_config_problem():
+    from scanner.checks import listings, startup_problems
+    from scanner.config import Config
+    from scanner.metadata import load_metadata
+
+    config = Config()
+    config.scanner.symbols = ["BTC/USDT", "BTC/USDT:USDT", "ZZZ/USDT:USDT"]
+    metadata = load_metadata(None)
+    listed = listings(config, metadata)
+    assert [i.id for i in listed["okx"] if not i.is_spot] == ["BTC-USDT-SWAP"]
+    assert not any(not i.is_spot for i in listed["kraken"])  # no futures feed: not listed there
+    problems = [p for p in startup_problems(config, metadata) if "scanner.symbols" in p]
+    assert problems == [p for p in problems if "ZZZ/USDT:USDT" in p] and len(problems) == 1
