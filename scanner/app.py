@@ -19,11 +19,13 @@ from .engine.opportunity import OpportunityEvent
 from .engine.spread import BookStore, SpreadEngine
 from .exchanges import EXCHANGES
 from .feeds import FeedStats
+from .feeds.base import Venue
 from .feeds.runner import FeedRunner
+from .hedging.funding import FundingState
 from .metadata import Metadata
 from .paper import PaperTrader
 from .publish import terminal
-from .publish.metrics import MetricsServer, ScannerCollector
+from .publish.metrics import MetricsServer, ScannerCollector, funding_families
 from .record import Recorder
 from .stablecoins import StablecoinMonitor
 
@@ -66,6 +68,7 @@ class Scanner:
         self.metrics: MetricsServer | None = None
         self.collector = ScannerCollector(self.engine, self.stats, clock=self.scheduler.monotonic,
                                           fidelity={ex: config.fidelity(ex) for ex in self.stats})
+        self.collector.extra.append(lambda: funding_families(self.funding))
         if config.metrics.enabled and live:
             self.metrics = MetricsServer(self.collector, config.metrics.host, config.metrics.port)
             self.listeners.append(self.metrics.on_event)
@@ -89,18 +92,46 @@ class Scanner:
         self._dirty: set[str] = set()
 
     def _runners(self, exchange: str) -> list[FeedRunner]:
-        """One runner (a connection) per chunk of the exchange's books that one connection
-        takes, sharing the exchange's counters; replay has no connections: one runner."""
+        """The exchange's connections: its spot feed's and, when futures are scanned there, its
+        futures feed's (with any book-less companions, e.g. Binance's mark price stream), all
+        sharing the exchange's counters."""
         settings = self.config.exchanges[exchange]
-        feed = EXCHANGES[exchange].feed
-        books = list(self.store.for_exchange(exchange).items())
-        size = feed.max_books_per_connection if self.live and feed.max_books_per_connection else len(books)
-        return [FeedRunner(feed(dict(books[start:start + size]), self.book_listener(),
-                                ws_url=settings.ws_url, rest_url=settings.rest_url),
-                           self.stats[exchange], self.config.scanner.silence_seconds,
-                           recorder=self.recorder, replaying=not self.live,
-                           staleness_seconds=self.config.staleness_seconds(exchange))
-                for start in range(0, max(len(books), 1), max(size, 1))]
+        profile = EXCHANGES[exchange]
+        books = self.store.for_exchange(exchange)
+        spot = {symbol: book for symbol, book in books.items() if book.instrument is None or book.instrument.is_spot}
+        futures = {symbol: book for symbol, book in books.items() if symbol not in spot}
+        runners = []
+        if spot or not futures:
+            runners += self._connections(exchange, profile.feed, spot, settings.ws_url, settings.rest_url)
+        if futures and profile.has_futures:
+            feed = profile.futures_feed
+            ws_url, rest_url = settings.futures_ws_url, settings.futures_rest_url
+            runners += self._connections(exchange, feed, futures, ws_url, rest_url)
+            instruments = [book.instrument for book in futures.values()]
+            runners += [self._runner(exchange, venue) for venue in feed.companions(instruments, ws_url, rest_url)]
+        return runners
+
+    def _connections(self, exchange: str, feed: type, books: dict[str, OrderBook], ws_url: str,
+                     rest_url: str) -> list[FeedRunner]:
+        """One runner (a connection) per chunk of ``books`` that one connection of ``feed``
+        takes; replay has no connections: one runner."""
+        items = list(books.items())
+        size = feed.max_books_per_connection if self.live and feed.max_books_per_connection else len(items)
+        return [self._runner(exchange, feed(dict(items[start:start + size]), self.book_listener(),
+                                            ws_url=ws_url, rest_url=rest_url))
+                for start in range(0, max(len(items), 1), max(size, 1))]
+
+    def _runner(self, exchange: str, venue: Venue) -> FeedRunner:
+        return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds,
+                          recorder=self.recorder, replaying=not self.live,
+                          staleness_seconds=self.config.staleness_seconds(exchange))
+
+    @property
+    def funding(self) -> dict[tuple[str, str], FundingState]:
+        """Mark price and funding of every scanned perpetual and delivery future, by (exchange,
+        symbol), as the futures feeds keep them (read-only for everyone else)."""
+        return {(runner.venue.name, symbol): state for runner in self.runners
+                for symbol, state in getattr(runner.venue, "funding", {}).items()}
 
     def _generic(self, exchange: str) -> GenericFeed:
         """A generic exchange's ccxt.pro watcher (imported only when one is configured)."""

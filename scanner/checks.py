@@ -46,17 +46,20 @@ def universe(config: Config, metadata: Metadata) -> dict[str, list[str]]:
 
 
 def listings(config: Config, metadata: Metadata) -> dict[str, list[Instrument]]:
-    """The instruments of the `universe` each enabled exchange lists: the metadata's;
-    for an exchange it has no market of (made-up benchmark symbols, an empty metadata), every
-    configured symbol, with the id the exchange's feed derives (`unlisted`)."""
+    """The instruments of the `universe` each enabled exchange lists: the metadata's
+    (perpetuals and delivery futures only where the exchange has a futures feed); for an
+    exchange it has no market of (made-up benchmark symbols, an empty metadata), every
+    configured spot symbol, with the id the exchange's feed derives (`unlisted`)."""
     result = {}
     for exchange, symbols in universe(config, metadata).items():
+        futures = exchange in EXCHANGES and EXCHANGES[exchange].has_futures
+        symbols = [s for s in symbols if futures or parse_symbol(s).type is MarketType.SPOT]
         if metadata.symbols(exchange):
             found = (metadata.instrument(exchange, s) for s in symbols)
             result[exchange] = [i for i in found if i is not None]
         else:
             result[exchange] = [Instrument.of(exchange, s, s) if config.exchanges[exchange].generic
-                                else unlisted(exchange, s) for s in symbols]
+                                else unlisted(exchange, s) for s in symbols if parse_symbol(s).type is MarketType.SPOT]
     return result
 
 

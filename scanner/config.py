@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .exchanges import NAMES
-from .instruments import MarketType, parse_symbol
+from .instruments import parse_symbol
 
 SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
 DEFAULT_SYMBOLS = (  # the simulator's and the benchmark's default books
@@ -49,6 +49,8 @@ class ExchangeConfig:
     enabled: bool = True
     ws_url: str = ""
     rest_url: str = ""
+    futures_ws_url: str = ""  # perpetual and delivery futures feed (exchanges that have one)
+    futures_rest_url: str = ""
     taker_fee_bps: float | None = None  # overrides the metadata's taker fee
     staleness_seconds: float | None = None  # overrides scanner.staleness_seconds
     generic: bool = False  # any other ccxt exchange, through ccxt.pro's order-book watcher
@@ -271,7 +273,7 @@ def _kind(value: Any) -> str:
 
 
 def symbol_problems(symbols: list[str]) -> list[str]:
-    """One line per malformed, non-spot or repeated symbol in ``symbols``, or for none at all."""
+    """One line per malformed or repeated symbol in ``symbols``, or for none at all."""
     problems = [problem for symbol in symbols for problem in [_symbol_problem(symbol)] if problem]
     problems += [f"{symbol!r} is listed more than once"
                  for symbol in dict.fromkeys(s for s in symbols if symbols.count(s) > 1)]
@@ -301,15 +303,12 @@ def generic_exchange_ids() -> list[str]:
 
 
 def _symbol_problem(symbol: str) -> str | None:
-    """Why ``symbol`` cannot be scanned: not a unified symbol, or not a spot market (the
-    exchange feeds read spot order books only)."""
+    """Why ``symbol`` cannot be scanned: not a unified symbol (spot, perpetual or delivery
+    future; whether an exchange lists it is checked against the metadata at start)."""
     try:
-        kind = parse_symbol(symbol).type
+        parse_symbol(symbol)
     except ValueError as exc:
         return str(exc)
-    if kind is not MarketType.SPOT:
-        return (f"{symbol!r} is a {kind.value} market; the exchange feeds read spot order books only,"
-                " list spot symbols like 'BTC/USDT'")
     return None
 
 
@@ -372,6 +371,9 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
             problems.append(f"'exchanges.{name}.taker_fee_bps' must be 0 or more")
         _check_url(exchange.ws_url, ("wss", "ws"), f"exchanges.{name}.ws_url", problems)
         _check_url(exchange.rest_url, ("https", "http"), f"exchanges.{name}.rest_url", problems)
+        _check_url(exchange.futures_ws_url, ("wss", "ws"), f"exchanges.{name}.futures_ws_url", problems)
+        _check_url(exchange.futures_rest_url, ("https", "http"), f"exchanges.{name}.futures_rest_url",
+                   problems)
     if config.scanner.symbols:
         problems += [f"'scanner.symbols': {problem}" for problem in symbol_problems(config.scanner.symbols)]
     problems += _asset_problems(config.scanner)

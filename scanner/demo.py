@@ -43,6 +43,9 @@ def point_at(config: Config, sim: SimulatedExchanges) -> None:
     for name, endpoint in sim.endpoints.items():
         config.exchanges[name].ws_url = endpoint.ws_url
         config.exchanges[name].rest_url = endpoint.rest_url
+    for name, endpoint in sim.futures_endpoints.items():
+        config.exchanges[name].futures_ws_url = endpoint.ws_url
+        config.exchanges[name].futures_rest_url = endpoint.rest_url
 
 
 async def run_demo(config: Config, duration: float | None = None, seed: int = 7,

@@ -35,11 +35,23 @@ class ExchangeContract:
     sequence_per_connection = False  # one sequence for the connection (Coinbase): a gap resyncs every book
     dislocation_bps = 80  # a move that opens opportunities past both exchanges' taker fees
     gap_reason = "gap"  # the resync reason a lost diff shows as
+    symbols = SYMBOLS  # a futures fixture scans perpetuals (the same checks, the futures feed)
+    connections = 1  # connections the feed opens (Binance futures: books and mark price)
+
+    @property
+    def eth(self) -> str:
+        return self.symbols[1]
+
+    @property
+    def btc(self) -> str:
+        return self.symbols[0]
 
     @pytest.fixture
     async def h(self) -> Harness:
-        partner = next(name for name in NAMES if name != self.exchange)  # pairs to price
-        async with running(SYMBOLS, [self.exchange, partner], silence_seconds=SILENCE,
+        futures = self.symbols is not SYMBOLS
+        partner = next(name for name in NAMES if name != self.exchange  # pairs to price
+                       and (not futures or EXCHANGES[name].has_futures))
+        async with running(self.symbols, [self.exchange, partner], silence_seconds=SILENCE,
                            staleness_seconds=STALENESS, updates_per_second=10.0) as harness:
             yield harness
 
@@ -52,26 +64,26 @@ class ExchangeContract:
                 and start < t < end and self.exchange in (e.opportunity.buy_exchange, e.opportunity.sell_exchange)]
 
     async def test_subscribes_loads_snapshots_and_follows_diffs(self, h: Harness):
-        for symbol in SYMBOLS:
+        for symbol in self.symbols:
             await h.wait_for(lambda: h.in_step(self.exchange, symbol), timeout=5.0)
-        assert h.sim.stats[self.exchange].connections_open == 1
+        assert h.sim.stats[self.exchange].connections_open == self.connections
         assert await h.metric("arbscan_feed_up", exchange=self.exchange) == 1.0
-        for symbol in SYMBOLS:
+        for symbol in self.symbols:
             assert await h.metric("arbscan_book_usable", exchange=self.exchange, symbol=symbol) == 1.0
 
     async def test_gap_resyncs_that_symbol_and_the_others_stay_live(self, h: Harness):
-        h.sim.dislocate(self.exchange, "ETH/USDT", self.dislocation_bps, seconds=10)  # opportunities on that book
-        await h.wait_for(lambda: any(k[0] == "ETH/USDT" for k in h.scanner.engine.open), timeout=5.0)
-        h.sim.inject(self.exchange, "gap", "ETH/USDT")
+        h.sim.dislocate(self.exchange, self.eth, self.dislocation_bps, seconds=10)  # opportunities on that book
+        await h.wait_for(lambda: any(k[0] == self.eth for k in h.scanner.engine.open), timeout=5.0)
+        h.sim.inject(self.exchange, "gap", self.eth)
         reason = self.gap_reason
         await h.wait_for(lambda: h.metric("arbscan_book_resyncs_total", exchange=self.exchange, reason=reason),
                          timeout=5.0)
-        await h.wait_for(lambda: h.in_step(self.exchange, "ETH/USDT", levels=5), timeout=5.0)
-        resynced = len(SYMBOLS) if self.sequence_per_connection else 1
+        await h.wait_for(lambda: h.in_step(self.exchange, self.eth, levels=5), timeout=5.0)
+        resynced = len(self.symbols) if self.sequence_per_connection else 1
         assert await h.metric("arbscan_book_resyncs_total", exchange=self.exchange, reason=reason) == resynced
-        others = [state for _, ex, symbol, state, _ in h.notes if ex == self.exchange and symbol == "BTC/USDT"]
+        others = [state for _, ex, symbol, state, _ in h.notes if ex == self.exchange and symbol == self.btc]
         if self.sequence_per_connection:  # BTC/USDT may have missed the lost message too
-            await h.wait_for(lambda: h.in_step(self.exchange, "BTC/USDT", levels=5), timeout=5.0)
+            await h.wait_for(lambda: h.in_step(self.exchange, self.btc, levels=5), timeout=5.0)
             assert h.scanner.stats[self.exchange].reconnects == 0
         else:
             assert others and all(state is BookState.LIVE for state in others)
@@ -82,14 +94,14 @@ class ExchangeContract:
     async def test_checksum_mismatch_resyncs_that_book(self, h: Harness):
         if not self.checksum:
             pytest.skip(f"{self.exchange}'s book channel carries no checksum")
-        h.sim.inject(self.exchange, "bad_checksum", "ETH/USDT")
+        h.sim.inject(self.exchange, "bad_checksum", self.eth)
         await h.wait_for(lambda: h.metric("arbscan_book_resyncs_total", exchange=self.exchange, reason="checksum"),
                          timeout=5.0)
-        await h.wait_for(lambda: h.in_step(self.exchange, "ETH/USDT", levels=5), timeout=5.0)
+        await h.wait_for(lambda: h.in_step(self.exchange, self.eth, levels=5), timeout=5.0)
         assert h.unsafe == []
 
     async def test_heartbeat_is_answered_by_the_exchange(self, h: Harness):
-        venue = h.scanner.runners[[r.venue.name for r in h.scanner.runners].index(self.exchange)].venue
+        venue = next(r.venue for r in h.scanner.runners if r.venue.name == self.exchange and r.venue.books)
         ping = venue.ping_message()
         if ping is None:
             pytest.skip(f"{self.exchange}'s server pings; the WebSocket library answers")
@@ -117,21 +129,22 @@ class ExchangeContract:
         dropped_after = time.monotonic() - stalled
         assert SILENCE - 0.3 < dropped_after < SILENCE + 1.3, dropped_after
         assert not any(book.is_usable(time.monotonic()) for book in self.books(h))
-        assert await h.metric("arbscan_feed_errors_total", exchange=self.exchange, kind="silent") == 1.0
+        await h.wait_for(lambda: stats.errors["silent"] == self.connections, timeout=2.0)  # each connection
+        assert await h.metric("arbscan_feed_errors_total", exchange=self.exchange, kind="silent") == self.connections
         assert stats.errors["disconnect"] == 0, "a dropped silent feed is counted once, as silent"
         await h.wait_for(h.all_live, timeout=5.0)
         assert h.unsafe == []
 
     async def test_short_stall_leaves_books_unused_until_a_diff_chains_on(self, h: Harness):
-        h.sim.dislocate(self.exchange, "ETH/USDT", self.dislocation_bps, seconds=10)
-        await h.wait_for(lambda: any(k[0] == "ETH/USDT" for k in h.scanner.engine.open), timeout=5.0)
+        h.sim.dislocate(self.exchange, self.eth, self.dislocation_bps, seconds=10)
+        await h.wait_for(lambda: any(k[0] == self.eth for k in h.scanner.engine.open), timeout=5.0)
         h.sim.inject(self.exchange, "stall", seconds=STALENESS * 2)  # longer than staleness, shorter than silence
         start = time.monotonic()
         await h.wait_for(lambda: any(state is BookState.UNPROVEN for t, ex, _, state, _ in h.notes
                                      if ex == self.exchange and t > start), timeout=5.0)
         await h.wait_for(h.all_live, timeout=5.0)
         assert h.scanner.stats[self.exchange].reconnects == 0
-        for symbol in SYMBOLS:  # live again only from a diff that chained on (or a new snapshot)
+        for symbol in self.symbols:  # live again only from a diff that chained on (or a new snapshot)
             notes = [(state, seq) for t, ex, sym, state, seq in h.notes if ex == self.exchange and sym == symbol
                      and t > start]
             unproven = next(i for i, (state, _) in enumerate(notes) if state is BookState.UNPROVEN)
@@ -140,12 +153,12 @@ class ExchangeContract:
         assert h.unsafe == []
 
     async def test_quiet_book_on_a_live_feed_stays_usable(self, h: Harness):
-        h.sim.pause("ETH/USDT")
+        h.sim.pause(self.eth)
         await asyncio.sleep(STALENESS * 4)
-        book = h.scanner.store.books[self.exchange, "ETH/USDT"]
+        book = h.scanner.store.books[self.exchange, self.eth]
         assert time.monotonic() - book.received_at > STALENESS * 2, "the book itself stayed unchanged"
-        assert await h.metric("arbscan_book_usable", exchange=self.exchange, symbol="ETH/USDT") == 1.0
-        h.sim.resume("ETH/USDT")
+        assert await h.metric("arbscan_book_usable", exchange=self.exchange, symbol=self.eth) == 1.0
+        h.sim.resume(self.eth)
 
     async def test_malformed_frame_is_counted_and_skipped(self, h: Harness):
         h.sim.inject(self.exchange, "malformed")
@@ -157,24 +170,24 @@ class ExchangeContract:
 
     async def test_exchange_error_drops_the_connection_at_once(self, h: Harness):
         stats = h.scanner.stats[self.exchange]
-        h.sim.dislocate(self.exchange, "ETH/USDT", self.dislocation_bps, seconds=10)  # opportunities on this feed
-        await h.wait_for(lambda: any(k[0] == "ETH/USDT" for k in h.scanner.engine.open), timeout=5.0)
+        h.sim.dislocate(self.exchange, self.eth, self.dislocation_bps, seconds=10)  # opportunities on this feed
+        await h.wait_for(lambda: any(k[0] == self.eth for k in h.scanner.engine.open), timeout=5.0)
         h.sim.inject(self.exchange, "error_event")
         sent = time.monotonic()
         await h.wait_for(lambda: not stats.up, timeout=2.0, interval=0.005)
         dropped = time.monotonic()
         assert dropped - sent < 0.5
         assert not any(book.is_usable(dropped) for book in self.books(h))
-        assert stats.errors["error"] == 1 and stats.errors["disconnect"] == 0
+        assert stats.errors["error"] == self.connections and stats.errors["disconnect"] == 0
         await h.wait_for(h.all_live, timeout=5.0)
         relive = min(t for t, ex, _, state, _ in h.notes if ex == self.exchange and t > dropped
                      and state is BookState.LIVE)
         assert self.priced_between(h, dropped, relive) == [], "priced on the dropped feed"
-        assert await h.metric("arbscan_feed_errors_total", exchange=self.exchange, kind="error") == 1.0
+        assert await h.metric("arbscan_feed_errors_total", exchange=self.exchange, kind="error") == self.connections
         assert h.unsafe == []
 
     async def test_crossed_book_is_invalid_and_resynced(self, h: Harness):
-        h.sim.inject(self.exchange, "crossed", "BTC/USDT", seconds=1.0)
+        h.sim.inject(self.exchange, "crossed", self.btc, seconds=1.0)
         await h.wait_for(lambda: h.metric("arbscan_book_resyncs_total", exchange=self.exchange, reason="crossed"),
                          timeout=5.0)
         await h.wait_for(h.all_live, timeout=5.0)
@@ -184,10 +197,10 @@ class ExchangeContract:
         if not self.rest_snapshots:
             pytest.skip(f"{self.exchange} sends its snapshots on the WebSocket")
         h.sim.inject(self.exchange, "bad_rest")
-        h.sim.inject(self.exchange, "gap", "ETH/USDT")  # the resync fetches the cut snapshot
+        h.sim.inject(self.exchange, "gap", self.eth)  # the resync fetches the cut snapshot
         await h.wait_for(lambda: h.metric("arbscan_feed_errors_total", exchange=self.exchange, kind="resync"),
                          timeout=5.0)
-        await h.wait_for(lambda: h.in_step(self.exchange, "ETH/USDT", levels=5), timeout=5.0)
+        await h.wait_for(lambda: h.in_step(self.exchange, self.eth, levels=5), timeout=5.0)
         assert h.scanner.stats[self.exchange].reconnects == 0, "one bad answer does not cost the connection"
         assert h.unsafe == []
 
@@ -247,6 +260,31 @@ class TestKucoin(ExchangeContract):
     rest_snapshots = True
 
 
+FUTURES_SYMBOLS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+
+
+class TestBinanceFutures(ExchangeContract):
+    exchange = "binance"
+    symbols = FUTURES_SYMBOLS
+    rest_snapshots = True
+    connections = 2
+    dislocation_bps = 40
+
+
+class TestOkxFutures(ExchangeContract):
+    exchange = "okx"
+    symbols = FUTURES_SYMBOLS
+    dislocation_bps = 40
+
+
+class TestBybitFutures(ExchangeContract):
+    exchange = "bybit"
+    symbols = FUTURES_SYMBOLS
+    dislocation_bps = 40
+
+
 def test_every_registered_exchange_runs_the_contract():
-    covered = {cls.exchange for cls in ExchangeContract.__subclasses__()}
-    assert covered == set(EXCHANGES)
+    spot = {cls.exchange for cls in ExchangeContract.__subclasses__() if cls.symbols is SYMBOLS}
+    futures = {cls.exchange for cls in ExchangeContract.__subclasses__() if cls.symbols is not SYMBOLS}
+    assert spot == set(EXCHANGES)
+    assert futures == {name for name, profile in EXCHANGES.items() if profile.has_futures}

@@ -74,11 +74,9 @@ def test_equal_instruments_hash_alike_and_differ_by_exchange():
     assert a == b and hash(a) == hash(b) and len({a, b, Instrument.of("bybit", "BTC/USDT", "BTCUSDT")}) == 2
 
 
-def test_config_accepts_spot_only_and_names_the_problem():
-    assert symbol_problems(["BTC/USDT", "ETH/USDC"]) == []
-    assert symbol_problems(["BTC/USDT:USDT", "btc-usdt"]) == [
-        "'BTC/USDT:USDT' is a perp market; the exchange feeds read spot order books only,"
-        " list spot symbols like 'BTC/USDT'",
+def test_config_accepts_unified_symbols_and_names_the_problem():
+    assert symbol_problems(["BTC/USDT", "ETH/USDC", "BTC/USDT:USDT", "BTC/USDT:USDT-261225"]) == []
+    assert symbol_problems(["btc-usdt"]) == [
         "'btc-usdt' is not a unified symbol like 'BTC/USDT' (spot), 'BTC/USDT:USDT' (perpetual)"
         " or 'BTC/USDT:USDT-261225' (delivery)"]
 

@@ -153,6 +153,38 @@ MARKETS: dict[str, dict[str, tuple[str, float, float, float | None]]] = {
     },
 }
 
+# USDT-settled linear perpetuals and delivery futures (mid-2026, ccxt unified fields): taker
+# fees of the regular tier (Binance USDⓈ-M 0.05%, OKX 0.05%, Bybit 0.055%).
+FUTURES_TAKER = {"binance": 0.0005, "okx": 0.0005, "bybit": 0.00055}
+
+# symbol: (exchange id, contract size in base units, price tick, amount step, min notional).
+# OKX quotes contracts (ctVal base units each; its step is in contracts, as ccxt gives it),
+# Binance and Bybit base units. Perpetual ids: BTCUSDT / BTC-USDT-SWAP; delivery ids:
+# BTCUSDT_261225, BTC-USDT-261225, BTCUSDT-25DEC26 (reference/perpetuals.md §1.5, §2.4, §3.4, §6).
+FUTURES: dict[str, dict[str, tuple[str, float, float, float, float | None]]] = {
+    "binance": {
+        "BTC/USDT:USDT": ("BTCUSDT", 1, 0.1, 0.001, 100), "ETH/USDT:USDT": ("ETHUSDT", 1, 0.01, 0.001, 20),
+        "SOL/USDT:USDT": ("SOLUSDT", 1, 0.01, 1, 5), "XRP/USDT:USDT": ("XRPUSDT", 1, 0.0001, 0.1, 5),
+        "BNB/USDT:USDT": ("BNBUSDT", 1, 0.01, 0.01, 5), "DOGE/USDT:USDT": ("DOGEUSDT", 1, 0.00001, 1, 5),
+        "BTC/USDT:USDT-261225": ("BTCUSDT_261225", 1, 0.1, 0.001, 5),
+    },
+    "okx": {
+        "BTC/USDT:USDT": ("BTC-USDT-SWAP", 0.01, 0.1, 0.01, None),
+        "ETH/USDT:USDT": ("ETH-USDT-SWAP", 0.1, 0.01, 0.01, None),
+        "SOL/USDT:USDT": ("SOL-USDT-SWAP", 1, 0.01, 0.01, None),
+        "XRP/USDT:USDT": ("XRP-USDT-SWAP", 100, 0.0001, 0.01, None),
+        "BNB/USDT:USDT": ("BNB-USDT-SWAP", 0.01, 0.01, 0.01, None),
+        "DOGE/USDT:USDT": ("DOGE-USDT-SWAP", 1000, 0.00001, 0.01, None),
+        "BTC/USDT:USDT-261225": ("BTC-USDT-261225", 0.01, 0.1, 0.01, None),
+    },
+    "bybit": {
+        "BTC/USDT:USDT": ("BTCUSDT", 1, 0.1, 0.001, 5), "ETH/USDT:USDT": ("ETHUSDT", 1, 0.01, 0.01, 5),
+        "SOL/USDT:USDT": ("SOLUSDT", 1, 0.01, 0.1, 5), "XRP/USDT:USDT": ("XRPUSDT", 1, 0.0001, 1, 5),
+        "BNB/USDT:USDT": ("BNBUSDT", 1, 0.01, 0.01, 5), "DOGE/USDT:USDT": ("DOGEUSDT", 1, 0.00001, 1, 5),
+        "BTC/USDT:USDT-261225": ("BTCUSDT-25DEC26", 1, 0.5, 0.001, 5),
+    },
+}
+
 O, C, U = Status.OPEN, Status.CLOSED, Status.UNKNOWN
 
 # asset: [(unified network, withdrawal fee in asset units, withdraw, deposit)]
@@ -252,10 +284,19 @@ def snapshot() -> Metadata:
                                                   min_notional=None if min_notional is None else float(min_notional)),
                                     TAKER[exchange], True)
                  for symbol, (id_, tick, step, min_notional) in markets.items()}
+        infos.update(futures_markets(exchange))
         networks = {asset: tuple(NetworkInfo(net, float(fee), w, d) for net, fee, w, d in nets)
                     for asset, nets in NETWORKS.get(exchange, {}).items()}
         data[exchange] = ExchangeMetadata(infos, networks, COMPILED_AT, "bundled")
     return Metadata(data, fetched_at=COMPILED_AT, source="bundled")
+
+
+def futures_markets(exchange: str) -> dict[str, MarketInfo]:
+    """The ``FUTURES`` rows of ``exchange`` as markets."""
+    return {symbol: MarketInfo(Instrument.of(exchange, symbol, id_, contract_size=float(size), tick=tick,
+                                             lot=step, min_notional=None if floor is None else float(floor)),
+                               FUTURES_TAKER[exchange], True)
+            for symbol, (id_, size, tick, step, floor) in FUTURES.get(exchange, {}).items()}
 
 
 if __name__ == "__main__":

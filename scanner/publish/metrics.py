@@ -18,6 +18,7 @@ from typing import Callable, Iterable
 
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST, generate_latest
 from prometheus_client.metrics_core import Metric
 from prometheus_client.process_collector import ProcessCollector
@@ -28,6 +29,7 @@ from ..engine.opportunity import EventType, OpportunityEvent, TransferStatus
 from ..engine.pricing import net_spread_bps
 from ..engine.spread import SpreadEngine
 from ..feeds.base import FeedStats
+from ..hedging.funding import FundingState
 
 MetricSource = Callable[[], Iterable[Metric]]
 PAIR = ("symbol", "buy_exchange", "sell_exchange")
@@ -264,6 +266,31 @@ async def write_text(families: list[Family]) -> str:
                           for label, value in zip(labels[start:end], values[start:end])])
             due -= len(values[start:end])
     return "".join(parts)
+
+
+FUNDING_FAMILIES = (  # (name, help, FundingState field)
+    ("arbscan_mark_price", "Mark price of a perpetual or delivery future, as its exchange reports it "
+     "(quote units).", "mark_price"),
+    ("arbscan_funding_rate", "Funding rate per funding interval (ratio; positive: longs pay shorts).", "rate"),
+    ("arbscan_funding_interval_seconds", "The perpetual's own funding interval, as its exchange reports it.",
+     "interval_seconds"),
+    ("arbscan_next_funding_timestamp_seconds", "Unix time of the perpetual's next funding settlement.",
+     "next_funding_time"),
+)
+
+
+def funding_families(funding: dict[tuple[str, str], FundingState]) -> list[Metric]:
+    """The mark price and funding of every futures instrument {exchange, symbol}; a value the
+    exchange has not reported is absent, never 0."""
+    families = []
+    for name, help_text, attribute in FUNDING_FAMILIES:
+        family = GaugeMetricFamily(name, help_text, labels=list(BOOK))
+        for (exchange, symbol), state in funding.items():
+            value = getattr(state, attribute)
+            if value is not None:
+                family.add_metric([exchange, symbol], value)
+        families.append(family)
+    return families
 
 
 class MetricsServer:

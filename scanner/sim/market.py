@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import time
 from bisect import insort
 from dataclasses import dataclass
 from typing import Iterable, Sequence
@@ -29,6 +30,8 @@ DEFAULT_VOL = 0.8
 MARKET_CORRELATION = 0.7  # share of each asset's variance driven by the common factor
 STABLE_SD, STABLE_KAPPA = 2e-4, 0.1  # stablecoin deviation from 1: sd (a few bps) and reversion per second
 BASIS_SD, BASIS_KAPPA = 2e-4, 0.05  # per-venue basis: sd (2 bps) and reversion per second
+PERP_PREMIUM = 3e-4  # a perpetual trades this far over spot on average (it wanders around it)
+DELIVERY_CARRY = 0.08  # a delivery future's premium per year to expiry (none at expiry)
 
 MIN_LEVELS, START_LEVELS, MAX_LEVELS = 52, 64, 80  # levels per side (unless deepened)
 LEVEL_GAP_BPS = 0.5  # mean distance between deep levels
@@ -59,21 +62,21 @@ class Grid:
         return cls(min(8, max(0, 5 - price_magnitude)), min(8, max(0, usd_magnitude + 2)), ref_price)
 
 
-def spot_symbol(symbol: str) -> Symbol:
-    """A simulated symbol: a spot unified symbol (``"BTC/USDT"``); ValueError for anything else."""
-    parsed = parse_symbol(symbol)
-    if parsed.type is not MarketType.SPOT:
-        raise ValueError(f"the simulator serves spot markets only, got {symbol!r}")
-    return parsed
-
-
-def instrument(exchange: str, symbol: Symbol, grid: Grid) -> Instrument:
-    """The simulated exchange's instrument: its id as that exchange's simulation writes it."""
+def instrument(exchange: str, symbol: Symbol, grid: Grid) -> Instrument | None:
+    """The simulated exchange's instrument: its id as that exchange's simulation writes it
+    (futures: its futures simulation; None when the exchange has none)."""
     from ..exchanges import EXCHANGES  # the registry imports each exchange's sim lazily
 
-    return Instrument(exchange, MarketType.SPOT, symbol.base, symbol.quote, None,
-                      EXCHANGES[exchange].sim.market_id(symbol.base, symbol.quote),
-                      tick=10.0 ** -grid.price_decimals, lot=10.0 ** -grid.qty_decimals)
+    profile = EXCHANGES[exchange]
+    details = {"tick": 10.0 ** -grid.price_decimals, "lot": 10.0 ** -grid.qty_decimals}
+    if symbol.type is MarketType.SPOT:
+        return Instrument(exchange, MarketType.SPOT, symbol.base, symbol.quote, None,
+                          profile.sim.market_id(symbol.base, symbol.quote), **details)
+    if not profile.has_futures:
+        return None
+    sim = profile.futures_sim
+    return Instrument(exchange, symbol.type, symbol.base, symbol.quote, symbol.settle, sim.futures_id(symbol),
+                      contract_size=sim.contract_size(symbol), expiry=symbol.expiry, **details)
 
 
 class Side:
@@ -136,7 +139,7 @@ class Side:
 class VenueBook:
     """The true L2 book of one symbol on one exchange, with its update counter."""
 
-    __slots__ = ("exchange", "instrument", "grid", "bids", "asks", "update_id", "basis", "basis_at",
+    __slots__ = ("exchange", "instrument", "grid", "bids", "asks", "update_id", "basis", "basis_at", "premium",
                  "spread", "unit_lots", "pending", "shift_ticks", "dislocated_until",
                  "crossed_until", "cross_lots", "min_levels", "max_levels")
 
@@ -150,6 +153,7 @@ class VenueBook:
         self.update_id = update_id  # +1 per book change
         self.basis = 0.0  # log-deviation of this venue's mid from the fair price
         self.basis_at = 0.0  # model time the basis was last moved
+        self.premium = PERP_PREMIUM if instrument.type is MarketType.PERP else 0.0  # perpetual over spot
         self.spread = 1  # target top spread in ticks
         self.unit_lots = unit_lots  # typical top-level size
         self.pending = pending  # fractional updates owed to this book
@@ -203,13 +207,17 @@ class MarketModel:
         self.prices = {asset: _reference_price(asset, seed) for asset in assets}
         self._log_vol = {asset: ANNUAL_VOL.get(asset, DEFAULT_VOL) / math.sqrt(SECONDS_PER_YEAR)
                          for asset in assets if asset not in STABLECOINS}
-        parsed = {symbol: spot_symbol(symbol) for symbol in symbols}
+        parsed = {symbol: parse_symbol(symbol) for symbol in symbols}
         self.grids = {symbol: Grid.create(self.fair(s.base, s.quote), self.prices[s.base])
                       for symbol, s in parsed.items()}
+        self.wall_start = time.time()  # delivery futures converge to spot as this clock nears expiry
+        self.moves: dict[str, tuple[float, float]] = {}  # asset -> (log drift per second, until)
         self.books: dict[tuple[str, str], VenueBook] = {}
         for exchange in exchanges:
             for symbol, grid in self.grids.items():
-                self.books[exchange, symbol] = self._new_book(instrument(exchange, parsed[symbol], grid), grid)
+                found = instrument(exchange, parsed[symbol], grid)
+                if found is not None:
+                    self.books[exchange, symbol] = self._new_book(found, grid)
         self._next_dislocation = self._draw_dislocation_time()
         self.held: set[str] = set()  # symbols whose books do not change (a quiet market)
         self.pegs: dict[str, tuple[float, float]] = {}  # stablecoin -> (offset from 1, until)
@@ -224,10 +232,28 @@ class MarketModel:
             raise KeyError(f"no simulated book for {symbol!r} on {exchange!r}") from None
 
     def mid_ticks(self, book: VenueBook) -> float:
-        """Where this venue's mid should be now, in ticks (fair price, basis, dislocation)."""
+        """Where this venue's mid should be now, in ticks (fair price, basis, a perpetual's
+        premium or a delivery future's carry, dislocation)."""
         instrument = book.instrument
-        fair = self.fair(instrument.base, instrument.quote) * math.exp(book.basis)
+        fair = self.fair(instrument.base, instrument.quote) * math.exp(book.basis) * (1 + self.premium(book))
         return fair * 10 ** book.grid.price_decimals + book.shift_ticks
+
+    def premium(self, book: VenueBook) -> float:
+        """How far a futures book trades over spot (ratio): a perpetual's wandering premium, a
+        delivery future's carry for the time left to expiry (0 at expiry); 0 for spot."""
+        expiry = book.instrument.expiry
+        if expiry is None:
+            return book.premium
+        return DELIVERY_CARRY * max(0.0, expiry - self.wall_start - self.t) / SECONDS_PER_YEAR
+
+    def move(self, asset: str, pct: float, seconds: float) -> None:
+        """Move ``asset``'s price by ``pct`` percent (negative: down) over ``seconds``, on every
+        book of it, spot and futures (a rally or a crash)."""
+        if asset not in self.prices or asset in STABLECOINS:
+            raise ValueError(f"{asset!r} is not a simulated asset")
+        if seconds <= 0:
+            raise ValueError("seconds must be positive")
+        self.moves[asset] = (math.log1p(pct / 100.0) / seconds, self.t + seconds)
 
     def step(self, dt: float) -> None:
         """Advance time by ``dt`` seconds: prices, bases, scheduled events, book updates."""
@@ -389,10 +415,13 @@ class MarketModel:
         side.put(price, new if 0 < new != lots else lots + 1)
 
     def _move_basis(self, book: VenueBook) -> None:
-        """Advance the basis (Ornstein-Uhlenbeck) to now, exact for any elapsed time."""
+        """Advance the basis (and a perpetual's premium over its mean) (Ornstein-Uhlenbeck) to
+        now, exact for any elapsed time."""
         decay = math.exp(-BASIS_KAPPA * (self.t - book.basis_at))
-        noise = BASIS_SD * math.sqrt(1 - decay * decay) * self.rng.gauss(0.0, 1.0)
-        book.basis = book.basis * decay + noise
+        noise = BASIS_SD * math.sqrt(1 - decay * decay)
+        book.basis = book.basis * decay + noise * self.rng.gauss(0.0, 1.0)
+        if book.instrument.type is MarketType.PERP:
+            book.premium = PERP_PREMIUM + (book.premium - PERP_PREMIUM) * decay + noise * self.rng.gauss(0.0, 1.0)
         book.basis_at = self.t
 
     def _hold_cross(self, book: VenueBook) -> None:
@@ -428,8 +457,10 @@ class MarketModel:
             else:
                 sigma = self._log_vol[asset]
                 shock = loading * market + own * rng.gauss(0.0, 1.0)
+                drift, until = self.moves.get(asset, (0.0, 0.0))
+                drift *= max(0.0, min(dt, until - (self.t - dt)))  # the part of this step inside the move
                 self.prices[asset] = price * math.exp(sigma * root_dt * shock
-                                                      - 0.5 * sigma * sigma * dt)
+                                                      - 0.5 * sigma * sigma * dt + drift)
 
     def _expire(self) -> None:
         for book in self.books.values():
@@ -465,7 +496,7 @@ class MarketModel:
 def _assets(symbols: Iterable[str]) -> list[str]:
     assets: dict[str, None] = {}
     for symbol in symbols:
-        parsed = spot_symbol(symbol)
+        parsed = parse_symbol(symbol)
         for asset in (parsed.base, parsed.quote):
             assets[asset] = None
     return list(assets)

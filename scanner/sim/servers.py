@@ -17,6 +17,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from ..exchanges import EXCHANGES, NAMES
+from ..instruments import MarketType, parse_symbol
+from .futures import FuturesVenue
 from .market import MarketModel
 from .protocol import Connection, ExchangeStats, Subscriber, Venue
 
@@ -61,9 +63,15 @@ class SimulatedExchanges:
         self._ports = dict(ports or {})
         self.model = MarketModel(self.symbols, list(exchanges), seed, updates_per_second,
                                  dislocation_every)
+        spot = [symbol for symbol in self.symbols if parse_symbol(symbol).type is MarketType.SPOT]
+        futures = [symbol for symbol in self.symbols if symbol not in spot]
         self.venues: dict[str, Venue] = {
-            name: EXCHANGES[name].sim(self.model, self.symbols, random.Random(f"{seed}:{name}"))
+            name: EXCHANGES[name].sim(self.model, spot, random.Random(f"{seed}:{name}"))
             for name in exchanges}
+        self.futures: dict[str, Venue] = {  # the futures exchanges, when futures are simulated
+            name: EXCHANGES[name].futures_sim(self.model, futures, random.Random(f"{seed}:{name}:futures"))
+            for name in exchanges if futures and EXCHANGES[name].has_futures}
+        self._futures_endpoints: dict[str, Endpoint] = {}
         self._stats = {name: ExchangeStats() for name in exchanges}
         self._servers: dict[str, Server] = {}
         self._endpoints: dict[str, Endpoint] = {}
@@ -88,26 +96,28 @@ class SimulatedExchanges:
             raise RuntimeError("this simulator was stepped by hand; create a new one to serve")
         try:
             for name, venue in self.venues.items():
-                await self._listen(name, venue)
+                self._endpoints[name] = await self._listen(name, venue)
+            for name, venue in self.futures.items():
+                self._futures_endpoints[name] = await self._listen(name, venue)
         except BaseException:
             await self.stop()
             raise
         self._ticker = asyncio.create_task(self._run())
         self._ticker.add_done_callback(_report_crash)
 
-    async def _listen(self, name: str, venue: Venue) -> None:
-        """Serve ``venue`` (WebSocket and REST) on its port."""
+    async def _listen(self, name: str, venue: Venue) -> Endpoint:
+        """Serve ``venue`` (WebSocket and REST) on its port (a futures exchange: any free port)."""
         server = await serve(
-            lambda ws: self._serve(venue, ws), self.host, self._ports.get(name, 0),
+            lambda ws: self._serve(venue, ws), self.host,
+            self._ports.get(name, 0) if venue is self.venues.get(name) else 0,
             process_request=lambda conn, request: self._http(venue, conn, request),
             ping_interval=venue.ping_interval, ping_timeout=venue.ping_timeout,
             close_timeout=1.0, compression=None, logger=logging.getLogger(f"{__name__}.{name}"))
-        self._servers[name] = server
+        self._servers[f"{name}:{id(venue)}"] = server
         port = server.sockets[0].getsockname()[1]
         host = f"[{self.host}]" if ":" in self.host else self.host
-        self._endpoints[name] = Endpoint(f"ws://{host}:{port}{venue.ws_path}",
-                                         f"http://{host}:{port}")
-        venue.ws_url = self._endpoints[name].ws_url
+        venue.ws_url = f"ws://{host}:{port}{venue.ws_path}"
+        return Endpoint(venue.ws_url, f"http://{host}:{port}")
 
     async def stop(self) -> None:
         """Stop the ticker and close every server and connection."""
@@ -123,6 +133,7 @@ class SimulatedExchanges:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._servers.clear()
         self._endpoints.clear()
+        self._futures_endpoints.clear()
 
     @property
     def endpoints(self) -> dict[str, Endpoint]:
@@ -131,9 +142,17 @@ class SimulatedExchanges:
         return dict(self._endpoints)
 
     @property
+    def futures_endpoints(self) -> dict[str, Endpoint]:
+        """Where each simulated futures exchange listens (exchanges with futures, when futures
+        symbols are simulated). Binance's: point ``futures_ws_url`` at the host, without path."""
+        if not self._endpoints:
+            raise RuntimeError("the simulator is not started")
+        return dict(self._futures_endpoints)
+
+    @property
     def stats(self) -> dict[str, ExchangeStats]:
         """A copy of each exchange's counters."""
-        return {name: replace(stats, connections_open=len(self.venues[name].conns),
+        return {name: replace(stats, connections_open=sum(len(v.conns) for v in self._all(name)),
                               faults_injected=stats.faults_injected.copy(),
                               rest_requests=list(stats.rest_requests))
                 for name, stats in self._stats.items()}
@@ -142,12 +161,27 @@ class SimulatedExchanges:
                                                          list[tuple[str, str]]]:
         """The current true book: (bids, asks), all levels, (price, size) strings as the
         exchange prints them, best first."""
-        return self._venue(exchange).wire_book(self._symbol(symbol))
+        return self._venue(exchange, symbol).wire_book(self._symbol(symbol))
 
     def dislocate(self, exchange: str, symbol: str, bps: float, seconds: float = 3.0) -> None:
         """Shift that venue's whole book by ``bps`` (negative = down) for ``seconds``."""
-        self._venue(exchange)
+        self._venue(exchange, symbol)
         self.model.dislocate(exchange, self._symbol(symbol), bps, seconds)
+
+    def rally(self, asset: str, pct: float, seconds: float = 10.0) -> None:
+        """Move ``asset`` up ``pct`` percent over ``seconds`` on every book of it, spot and futures."""
+        self.model.move(asset, abs(pct), seconds)
+
+    def crash(self, asset: str, pct: float, seconds: float = 10.0) -> None:
+        """Move ``asset`` down ``pct`` percent over ``seconds`` on every book of it."""
+        self.model.move(asset, -abs(pct), seconds)
+
+    def set_funding(self, exchange: str, symbol: str, rate: float) -> None:
+        """Pin the funding rate (per interval, ratio) of perpetual ``symbol`` on ``exchange``."""
+        venue = self._venue(exchange, symbol)
+        if not isinstance(venue, FuturesVenue):
+            raise ValueError(f"{symbol!r} is not a perpetual")
+        venue.set_funding(self._symbol(symbol), rate)
 
     def depeg(self, coin: str, bps: float, seconds: float = 60.0) -> None:
         """Move stablecoin ``coin`` ``bps`` off its peg on every exchange for ``seconds``."""
@@ -156,11 +190,19 @@ class SimulatedExchanges:
     def inject(self, exchange: str, fault: str, symbol: str | None = None,
                seconds: float | None = None) -> None:
         """Inject one of ``FAULTS`` on ``exchange`` (``symbol`` None = every symbol)."""
-        venue = self._venue(exchange)
         if fault not in FAULTS:
             raise ValueError(f"unknown fault {fault!r}; choose from {list(FAULTS)}")
-        symbols = self.symbols if symbol is None else [self._symbol(symbol)]
+        venues = self._all(exchange) if symbol is None else [self._venue(exchange, symbol)]
+        for venue in venues:
+            symbols = list(venue.books) if symbol is None else [self._symbol(symbol)]
+            self._inject(venue, exchange, fault, symbols, seconds)
+        self._stats[exchange].faults_injected[fault] += 1
+
+    def _inject(self, venue: Venue, exchange: str, fault: str, symbols: list[str],
+                seconds: float | None) -> None:
         conns = list(venue.conns)
+        if fault in ("malformed", "bad_rest") and not venue.books:
+            return  # an exchange's side that serves nothing here
         if fault == "disconnect":
             for conn in conns:
                 conn.abort()
@@ -185,7 +227,6 @@ class SimulatedExchanges:
         else:
             for name in symbols:
                 self.model.cross(exchange, name, CROSSED_SECONDS if seconds is None else seconds)
-        self._stats[exchange].faults_injected[fault] += 1
 
     def pause(self, symbol: str | None = None) -> None:
         """Freeze the market (or one symbol's books): they stop changing; pending changes and
@@ -225,7 +266,7 @@ class SimulatedExchanges:
         if not self._paused:
             self.model.step(dt)
         self._clock += dt
-        for venue in self.venues.values():
+        for venue in [*self.venues.values(), *self.futures.values()]:
             venue.tick(self._clock, wall_ms)
 
     async def _run(self) -> None:
@@ -239,7 +280,7 @@ class SimulatedExchanges:
             deadline = max(deadline, now - TICK_SECONDS)  # no burst of catch-up ticks
             self._advance(min(now - last, MAX_STEP_SECONDS), int(time.time() * 1000))
             last = now
-            for venue in self.venues.values():
+            for venue in [*self.venues.values(), *self.futures.values()]:
                 for conn in venue.conns:
                     conn.flush()
             if now >= next_idle_check:
@@ -248,7 +289,7 @@ class SimulatedExchanges:
 
     def _close_idle(self, now: float) -> None:
         """Close connections without subscription or client traffic (OKX: 30 s)."""
-        for venue in self.venues.values():
+        for venue in [*self.venues.values(), *self.futures.values()]:
             if venue.idle_close is None:
                 continue
             for conn in list(venue.conns):
@@ -307,11 +348,17 @@ class SimulatedExchanges:
         response.headers["Content-Type"] = "application/json;charset=UTF-8"
         return response
 
-    def _venue(self, exchange: str) -> Venue:
+    def _venue(self, exchange: str, symbol: str | None = None) -> Venue:
+        """The exchange's spot venue, or its futures venue for a futures ``symbol``."""
+        venues = self.futures if symbol and parse_symbol(symbol).type is not MarketType.SPOT else self.venues
         try:
-            return self.venues[exchange]
+            return venues[exchange]
         except KeyError:
-            raise ValueError(f"exchange {exchange!r} is not simulated here") from None
+            raise ValueError(f"exchange {exchange!r} is not simulated here for {symbol}") from None
+
+    def _all(self, exchange: str) -> list[Venue]:
+        """The exchange's spot venue and, if simulated, its futures venue."""
+        return [self._venue(exchange), *([self.futures[exchange]] if exchange in self.futures else [])]
 
     def _symbol(self, symbol: str) -> str:
         if symbol not in self.symbols:

@@ -9,5 +9,5 @@ cdef class Binance(RestSnapshotVenue):
 
     @cython.locals(message=dict)
     cpdef handle(self, frame, double received_at)
-    cdef _on_depth(self, OrderBook book, dict event, double received_at)
+    cpdef _on_depth(self, OrderBook book, dict event, double received_at)  # cpdef: futures override
     cdef _on_book_ticker(self, OrderBook book, dict ticker, double received_at)

@@ -23,6 +23,7 @@ class Binance(Venue):
     ping_interval = 20.0  # Binance pings every 20 s and expects a pong within a minute
     ping_timeout = 60.0
     snapshot_first = False
+    depth_path = "/api/v3/depth"  # the REST snapshot
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -152,7 +153,7 @@ class Binance(Venue):
 
     def rest(self, path: str, params: dict[str, str]) -> tuple[int, bytes]:
         """``GET /api/v3/depth?symbol=BTCUSDT&limit=N`` with Binance's error codes."""
-        if path != "/api/v3/depth":
+        if path != self.depth_path:
             return 404, b'{"code":-1,"msg":"Not Found"}'
         if not params.get("symbol"):
             return 400, (b'{"code":-1102,"msg":"Mandatory parameter \'symbol\' was not sent, '

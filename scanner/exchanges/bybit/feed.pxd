@@ -11,3 +11,4 @@ cdef class Bybit(WsSnapshotVenue):
     cpdef handle(self, frame, double received_at)
     cdef _on_depth(self, OrderBook book, dict message, double received_at)
     cdef _on_top(self, OrderBook book, dict message, double received_at)
+    cpdef _on_topic(self, object topic, dict message, double received_at)

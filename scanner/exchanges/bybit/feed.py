@@ -54,7 +54,12 @@ class Bybit(WsSnapshotVenue):
             self._on_depth(book, message, received_at)
         elif message.get("success") is False:
             raise FeedError(f"bybit {message.get('op')} failed: {message.get('ret_msg')}")
+        elif topic is not None:
+            self._on_topic(topic, message, received_at)
         # subscribe acks and pongs need nothing
+
+    def _on_topic(self, topic: str, message: dict, received_at: float) -> None:
+        """A topic other than the books' (the futures feed's tickers)."""
 
     def _on_depth(self, book: OrderBook, message: dict, received_at: float) -> None:
         data = message["data"]

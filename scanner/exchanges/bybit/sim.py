@@ -137,7 +137,7 @@ class Bybit(Venue):
         if len(args) > MAX_ARGS:
             return False, f"args size >{MAX_ARGS}"
         for topic in args:
-            if topic not in self.views:
+            if topic not in self.views and not self.serves(topic):
                 return False, f"Invalid topic :[{topic}]"
             if op == "subscribe" and topic in conn.topics:
                 return False, f"error:already subscribed,topic:{topic}"
@@ -147,6 +147,10 @@ class Bybit(Venue):
             else:
                 self.unsubscribe(conn, topic)
         return True, op
+
+    def serves(self, topic: str) -> bool:
+        """A topic beside the order books (the futures simulation's tickers)."""
+        return False
 
     @staticmethod
     def _reply(conn: Connection, request: dict, success: bool, ret_msg: str) -> bytes:

@@ -51,10 +51,13 @@ class Okx(WsSnapshotVenue):
         book = self.by_id.get(arg["instId"])
         if book is None:
             return
-        if arg["channel"] == "books":
+        channel = arg["channel"]
+        if channel == "books":
             self._on_books(book, message.get("action"), data[0], received_at)
-        else:
+        elif channel == "bbo-tbt":
             self._on_bbo(book, data[0], received_at)
+        else:
+            self._on_channel(book, channel, data[0], received_at)
 
     def _on_event(self, message: dict) -> None:
         event = message.get("event")
@@ -78,6 +81,9 @@ class Okx(WsSnapshotVenue):
         ts = int(data["ts"])
         if book.patch_top(bid[0], bid[1], ask[0], ask[1], ts, received_at, ts / 1000.0):
             self.on_book(book)
+
+    def _on_channel(self, book: OrderBook, channel: str, data: dict, received_at: float) -> None:
+        """A channel other than the books' (the futures feed's mark price and funding)."""
 
     def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the instrument: OKX answers with a fresh snapshot."""

@@ -21,6 +21,7 @@ class Okx(Venue):
     name = "okx"
     ws_path = "/ws/v5/public"
     idle_close = 30.0  # OKX drops a connection without subscription or traffic for 30 s
+    channels = CHANNELS  # what a client may subscribe to
 
     def __init__(self, model: MarketModel, symbols: Sequence[str], rng: random.Random):
         super().__init__(model, symbols, rng)
@@ -120,7 +121,7 @@ class Okx(Venue):
         for arg in request["args"]:
             channel = arg.get("channel") if isinstance(arg, dict) else None
             inst_id = arg.get("instId") if isinstance(arg, dict) else None
-            if channel not in CHANNELS or not isinstance(inst_id, str) or inst_id not in self.by_id:
+            if channel not in self.channels or not isinstance(inst_id, str) or inst_id not in self.by_id:
                 conn.push(self._error(conn, request_id, "60018",
                                       f"Wrong URL or channel:{channel},instId:{inst_id} "
                                       "doesn't exist"))
