@@ -27,6 +27,7 @@ from ..metadata import Metadata, format_age
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..hedging.monitor import HedgeStatus
     from ..paper import PaperTrader
 
 TOP = 10  # tradeable rows shown
@@ -243,8 +244,9 @@ def main_quote(symbols: Iterable[str]) -> str:
 
 
 def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str], now: float | None = None,
-           wall: float | None = None, top: int = TOP) -> RenderableType:
-    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), feeds."""
+           wall: float | None = None, top: int = TOP, hedges: list[HedgeStatus] | None = None) -> RenderableType:
+    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), the
+    configured hedges (a row each), feeds."""
     now = time.monotonic() if now is None else now
     wall = time.time() if wall is None else wall
     states = sorted(engine.open.values(), key=lambda s: -s.latest.net_profit)
@@ -261,8 +263,27 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str],
                   " proceeds into the buy quote (convert). blocked: no network open for withdrawal and "
                   "deposit, not tradeable (its net leaves out the transfer). suspect: gross spread over "
                   f"{engine.config.max_gross_bps:.0f} bps, not an opportunity.", style="dim")
-    return Group(title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text(""),
-                 _feeds(engine, feeds, now))
+    parts = [title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text("")]
+    if hedges:
+        parts += [_hedges(hedges), Text("")]
+    return Group(*parts, _feeds(engine, feeds, now))
+
+
+def _hedges(hedges: list[HedgeStatus]) -> Table:
+    """A row per configured hedge: ratio, net exposure, liquidation distance (and the margin that
+    restores the configured one), funding since entry, and the legs gone."""
+    table = Table(box=None, padding=(0, GAP // 2), pad_edge=False, show_edge=False, header_style="bold")
+    for name, justify in (("hedge", "left"), ("ratio", "right"), ("net exp", "right"), ("liq dist", "right"),
+                          ("add margin", "right"), ("funding", "right"), ("state", "left")):
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")
+    for h in hedges:
+        distance = h.liquidation_distance
+        state = Text("leg gone: " + ", ".join(h.missing), "bold red") if h.missing else Text("ok", "green")
+        table.add_row(h.name, "-" if h.ratio is None else f"{h.ratio:.4f}", f"{h.net_exposure:+.4g} {h.asset}",
+                      "-" if distance is None else "none" if math.isinf(distance) else f"{distance:.1%}",
+                      f"{h.margin_to_add:,.2f}" if h.margin_to_add else "-", f"{h.funding_paid:+,.2f} {h.quote}",
+                      state)
+    return table
 
 
 def _feeds(engine: SpreadEngine, feeds: dict[str, FeedStats], now: float) -> Table:
