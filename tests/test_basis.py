@@ -369,3 +369,50 @@ def test_the_hedging_dashboard_reads_only_metrics_arbscan_exports():
     assert used - exported - FUNDING_FAMILIES == set()
     assert {"arbscan_basis_bps", "arbscan_carry_net_annualized_ratio", "arbscan_hedge_ratio",
             "arbscan_hedge_funding_paid", "arbscan_stablecoin_deviation_bps", "arbscan_funding_rate"} <= used
+
+
+# --- the live view ------------------------------------------------------------------------------
+
+def test_the_live_view_shows_a_row_per_hedge_within_80_columns(tmp_path):
+    import io
+
+    from rich.console import Console
+
+    from scanner.app import Scanner
+    from scanner.clock import VirtualScheduler
+    from scanner.metadata import load_metadata
+
+    config = Config()
+    config.scanner.symbols = ["BTC/USDT"]
+    for name, exchange in config.exchanges.items():
+        exchange.enabled = name in ("binance", "okx")
+    config.hedges = [hedge(name="btc-carry", spot={"binance": 1.0})]
+    scheduler = VirtualScheduler(start_wall=WALL, start_monotonic=NOW)
+    scanner = Scanner(config, load_metadata(tmp_path / "absent.json"), scheduler=scheduler, live=False)
+    scanner.store.books["binance", "BTC/USDT"].load_snapshot([["64000", "1"]], [["64001", "1"]], 1, 1, NOW)
+    scanner.hedges.observe()
+    console = Console(width=80, record=True, file=io.StringIO())
+    console.print(scanner.view())
+    lines = console.export_text().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    [line] = [line for line in lines if line.startswith("btc-carry ")]
+    assert "1.0000" in line and "+0 BTC" in line and "+0.00 USDT" in line and "gone: perp bin" in line
+
+
+def test_spot_only_books_keep_the_spread_engines_listener_alone(tmp_path):
+    from scanner.app import Scanner
+    from scanner.metadata import load_metadata
+
+    config = Config()
+    config.scanner.symbols = ["BTC/USDT"]
+    config.metrics.enabled = False
+    scanner = Scanner(config, load_metadata(tmp_path / "absent.json"))
+    assert scanner.book_listener() == scanner.engine.on_book  # no basis pair: nothing added to the hot path
+    spot, perp = book("a", "BTC/USDT", "59990", "60000"), book("b", "BTC/USDT:USDT", "60060", "60070")
+    scanner.basis = engine([spot, perp], {("b", perp.symbol): funding(perp, 0.0001, 8)}, basis_open_annualized=0.05)
+    seen = []
+    scanner.engine.on_book = seen.append
+    scanner._raise = seen.extend
+    listener = scanner.book_listener()
+    listener(perp)  # both engines see a perpetual's update; its basis.opened goes to the alert path
+    assert seen[0] is perp and [a.type for a in seen[1:]] == ["basis.opened"]

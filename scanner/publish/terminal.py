@@ -273,16 +273,17 @@ def _hedges(hedges: list[HedgeStatus]) -> Table:
     """A row per configured hedge: ratio, net exposure, liquidation distance (and the margin that
     restores the configured one), funding since entry, and the legs gone."""
     table = Table(box=None, padding=(0, GAP // 2), pad_edge=False, show_edge=False, header_style="bold")
-    for name, justify in (("hedge", "left"), ("ratio", "right"), ("net exp", "right"), ("liq dist", "right"),
-                          ("add margin", "right"), ("funding", "right"), ("state", "left")):
-        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")
-    for h in hedges:
-        distance = h.liquidation_distance
-        state = Text("leg gone: " + ", ".join(h.missing), "bold red") if h.missing else Text("ok", "green")
-        table.add_row(h.name, "-" if h.ratio is None else f"{h.ratio:.4f}", f"{h.net_exposure:+.4g} {h.asset}",
-                      "-" if distance is None else "none" if math.isinf(distance) else f"{distance:.1%}",
-                      f"{h.margin_to_add:,.2f}" if h.margin_to_add else "-", f"{h.funding_paid:+,.2f} {h.quote}",
-                      state)
+    rows = [(h.name, "-" if h.ratio is None else f"{h.ratio:.4f}", f"{h.net_exposure:+.4g} {h.asset}",
+             "-" if h.liquidation_distance is None else "none" if math.isinf(h.liquidation_distance)
+             else f"{h.liquidation_distance:.1%}", f"{h.margin_to_add:,.2f}" if h.margin_to_add else "-",
+             f"{h.funding_paid:+,.2f} {h.quote}") for h in hedges]
+    for i, (name, justify) in enumerate((("hedge", "left"), ("ratio", "right"), ("net", "right"),
+                                         ("liq dist", "right"), ("+margin", "right"), ("funding", "right"))):
+        table.add_column(name, justify=justify, no_wrap=True, min_width=max(len(name), *(len(r[i]) for r in rows)))
+    table.add_column("state", no_wrap=True, overflow="ellipsis")
+    for h, cells in zip(hedges, rows):
+        state = Text("gone: " + ", ".join(h.missing), "bold red") if h.missing else Text("ok", "green")
+        table.add_row(*cells, state)
     return table
 
 
