@@ -459,8 +459,6 @@ def _live_market(args: argparse.Namespace) -> Market:
     if offline:
         raise UserError(f"{offline[0]} is for offline plans; pass --price with it")
     config = load_config(args.config)
-    if args.exchange not in config.exchanges:
-        raise UserError(f"{args.exchange} is not configured under [exchanges] in {args.config}")
     fee = None if args.fee_bps is None else args.fee_bps / 1e4
     return run_async(fetch_market(config, _load_metadata(config), args.exchange, args.asset, args.quote,
                                   args.direction, args.wait, fee))

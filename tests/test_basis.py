@@ -4,7 +4,7 @@ Every expected figure is worked out here in Decimal from the formulas (perpetual
 from __future__ import annotations
 
 import json
-import math
+import re
 from datetime import datetime, timezone
 from decimal import Decimal as D
 from pathlib import Path
@@ -176,9 +176,9 @@ def monitor(h: HedgeConfig, spot_mid: float = 64_000, mark: float = 64_000, rate
     books = {("okx", "BTC/USDT"): book("okx", "BTC/USDT", str(spot_mid - 5), str(spot_mid + 5)),
              ("binance", "BTC/USDT:USDT"): book("binance", "BTC/USDT:USDT", str(mark - 5), str(mark + 5))}
     states = {("binance", "BTC/USDT:USDT"): funding(books[("binance", "BTC/USDT:USDT")], rate, hours, mark, next_time)}
-    clock = {"now": NOW, "wall": WALL}
+    clock = {"now": NOW}
     m = HedgeMonitor([h], books, states, COSTS, HedgingConfig(leg_missing_seconds=10 if leg_hold is None else leg_hold),
-                     clock=lambda: clock["now"], wall_clock=lambda: clock["wall"])
+                     clock=lambda: clock["now"])
     return m, books, clock
 
 
@@ -364,7 +364,6 @@ def test_the_hedging_dashboard_reads_only_metrics_arbscan_exports():
     exported |= {f.name for f in StablecoinMonitor([]).metric_families(NOW)}
     dashboard = json.loads(HEDGING_DASHBOARD.read_text())
     exprs = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
-    import re
     used = {name for expr in exprs for name in re.findall(r"\barbscan_[a-z_]+", expr)}
     assert used - exported - FUNDING_FAMILIES == set()
     assert {"arbscan_basis_bps", "arbscan_carry_net_annualized_ratio", "arbscan_hedge_ratio",
@@ -400,6 +399,8 @@ def test_the_live_view_shows_a_row_per_hedge_within_80_columns(tmp_path):
 
 
 def test_spot_only_books_keep_the_spread_engines_listener_alone(tmp_path):
+    from types import SimpleNamespace
+
     from scanner.app import Scanner
     from scanner.metadata import load_metadata
 
@@ -411,7 +412,7 @@ def test_spot_only_books_keep_the_spread_engines_listener_alone(tmp_path):
     spot, perp = book("a", "BTC/USDT", "59990", "60000"), book("b", "BTC/USDT:USDT", "60060", "60070")
     scanner.basis = engine([spot, perp], {("b", perp.symbol): funding(perp, 0.0001, 8)}, basis_open_annualized=0.05)
     seen = []
-    scanner.engine.on_book = seen.append
+    scanner.engine = SimpleNamespace(on_book=seen.append)  # the compiled engine's method cannot be replaced
     scanner._raise = seen.extend
     listener = scanner.book_listener()
     listener(perp)  # both engines see a perpetual's update; its basis.opened goes to the alert path

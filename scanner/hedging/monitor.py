@@ -111,7 +111,7 @@ class HedgeMonitor:
 
     def __init__(self, hedges: Sequence[HedgeConfig], books: Books, funding: Funding, costs: CostModel,
                  config: HedgingConfig, tiers: Mapping[str, Sequence[Tier]] = DEFAULT_TIERS,
-                 clock: Callable[[], float] = time.monotonic, wall_clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.monotonic):
         self.hedges = list(hedges)
         self.books = books
         self.funding = funding
@@ -119,12 +119,11 @@ class HedgeMonitor:
         self.config = config
         self.tiers = tiers
         self.clock = clock
-        self.wall_clock = wall_clock
         self.accrued = {h.name: _Funding() for h in self.hedges}
         self.episodes = {h.name: _Episodes() for h in self.hedges}
         self.latest: dict[str, HedgeStatus] = {}
 
-    def status(self, hedge: HedgeConfig, now: float, wall: float) -> HedgeStatus:
+    def status(self, hedge: HedgeConfig, now: float) -> HedgeStatus:
         """``hedge`` marked now (updates its funding accumulated)."""
         perp = hedge.perp
         perp_book = self.books.get((perp.exchange, perp.symbol))
@@ -193,10 +192,10 @@ class HedgeMonitor:
 
     def observe(self) -> list[OpsAlert]:
         """Mark every hedge; the alerts that start now."""
-        now, wall = self.clock(), self.wall_clock()
+        now = self.clock()
         alerts = []
         for hedge in self.hedges:
-            s = self.latest[hedge.name] = self.status(hedge, now, wall)
+            s = self.latest[hedge.name] = self.status(hedge, now)
             alerts += self._alerts(hedge, s, now)
         return alerts
 
