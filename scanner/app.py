@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Callable, TextIO
 from rich.console import RenderableType
 
 from .alerts import Alerter, FeedHealth
+from .alerts.health import OpsAlert
 from .book import OrderBook
 from .checks import conversion_listings, listings
 from .clock import LiveScheduler, Scheduler
@@ -21,7 +22,9 @@ from .exchanges import EXCHANGES
 from .feeds import FeedStats
 from .feeds.base import Venue
 from .feeds.runner import FeedRunner
+from .hedging.basis import BasisEngine
 from .hedging.funding import FundingState
+from .hedging.monitor import HedgeMonitor
 from .metadata import Metadata
 from .paper import PaperTrader
 from .publish import terminal
@@ -56,6 +59,11 @@ class Scanner:
         self.engine = SpreadEngine(self.store, self.costs, config.scanner,
                                    clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
         self.engine.emit = self.dispatch
+        self.funding: dict[tuple[str, str], FundingState] = {}  # (exchange, perp symbol): what perpetual feeds report
+        self.basis = BasisEngine(self.store.books.values(), self.funding, self.costs, config.hedging,
+                                 clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
+        self.hedges = HedgeMonitor(config.hedges, self.store.books, self.funding, self.costs, config.hedging,
+                                   clock=self.scheduler.monotonic)
         if not live:  # replay: the same recording gives the same ids (and paper trade ids)
             ids = itertools.count(1)
             self.engine.new_id = lambda: f"replay-{next(ids):08d}"
@@ -89,6 +97,7 @@ class Scanner:
         self.stablecoins = StablecoinMonitor(self.store.books.values(), config.stablecoins.depeg_bps,
                                              config.stablecoins.depeg_seconds)
         self.collector.extra.append(lambda: self.stablecoins.metric_families(self.scheduler.monotonic()))
+        self.collector.extra += [self.basis.metric_families, self.hedges.metric_families]
         self._dirty: set[str] = set()
 
     def _runners(self, exchange: str) -> list[FeedRunner]:
@@ -156,8 +165,23 @@ class Scanner:
         once, inside the frame's handling (deferring it with ``call_soon``, to coalesce a
         burst, made it wait behind the parsing of every other socket's pending data: p99
         2.3-2.5 ms from receipt to event at 20,000 frames/s against 0.5 ms, for the same CPU).
-        Replay: the symbol is marked, and evaluated at the next ``flush``."""
-        return self.engine.on_book if self.live else self._mark_dirty
+        Replay: the symbol is marked, and evaluated at the next ``flush``. The basis engine sees
+        the books of its (spot, perp) pairs too; with none (spot only) the listener is the spread
+        engine's alone, and a spot book without a perpetual costs one set lookup."""
+        if not self.live:
+            return self._mark_dirty
+        watched = self.basis.watches
+        if not watched:
+            return self.engine.on_book
+        spread, basis = self.engine.on_book, self.basis.on_book
+
+        def both(book: OrderBook) -> None:
+            spread(book)
+            if book.symbol in watched:
+                alerts = basis(book)
+                if alerts:
+                    self._raise(alerts)
+        return both
 
     def _mark_dirty(self, book: OrderBook) -> None:
         self._dirty.add(book.symbol)
@@ -167,6 +191,7 @@ class Scanner:
         dirty, self._dirty = self._dirty, set()
         for symbol in dirty:
             self.engine.update(symbol)
+            self._raise(self.basis.update(symbol))
 
     def dispatch(self, events: list[OpportunityEvent]) -> None:
         for event in events:
@@ -228,14 +253,20 @@ class Scanner:
             self.paper.close()
             self.paper = None
 
-    def _watch_stablecoins(self) -> None:
-        """Raise depeg and recovery alerts (logged; sent to the targets that take them)."""
-        now = self.scheduler.monotonic()
-        for alert in self.stablecoins.observe(now):
+    def _raise(self, alerts: list[OpsAlert]) -> None:
+        """Send alerts to the targets that take them (logged when there is none)."""
+        for alert in alerts:
             if self.alerter is not None:
                 self.alerter.raise_alert(alert, self.alerter.clock())
             else:
                 log.warning("%s: %s", alert.type, alert.detail)
+
+    def _watch(self) -> None:
+        """Stablecoin depegs, the basis pairs (funding moves and books go stale without a book
+        update) and the configured hedges, once a second."""
+        self._raise(self.stablecoins.observe(self.scheduler.monotonic()))
+        self._raise(self.basis.sweep())
+        self._raise(self.hedges.observe())
 
     async def _housekeeping(self, live: terminal.LiveView | None, interval: float) -> None:
         """Close opportunities on books that went stale, and redraw the terminal view."""
@@ -249,7 +280,7 @@ class Scanner:
                 events = self.engine.sweep()
                 if events:
                     self.dispatch(events)
-                self._watch_stablecoins()
+                self._watch()
         finally:
             if live is not None:
                 live.stop()
@@ -259,4 +290,5 @@ class Scanner:
         status = terminal.status_items(self.config, self.metadata, self.metrics_url, self.paper,
                                        self.scheduler.wall())
         return terminal.render(self.engine, self.stats, status, self.scheduler.monotonic(), self.scheduler.wall(),
-                               generic=frozenset(feed.name for feed in self.generic))
+                               generic=frozenset(feed.name for feed in self.generic),
+                               hedges=list(self.hedges.latest.values()))

@@ -8,7 +8,7 @@ import logging
 import math
 import sys
 from pathlib import Path
-from typing import Any, Coroutine, NoReturn
+from typing import TYPE_CHECKING, Any, Coroutine, NoReturn
 
 from . import __version__
 from .alerts import OutboxError
@@ -17,6 +17,9 @@ from .config import SUPPORTED_EXCHANGES, Config, ConfigError, load_config, symbo
 from .demo import enable_demo_paper, run_demo
 from .hedging.plan import SUPPORTED as HEDGE_EXCHANGES
 from .metadata import Metadata, load_metadata
+
+if TYPE_CHECKING:
+    from .hedging.plan import Market
 
 DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT",
                 "BTC/USDC", "ETH/USDC", "BTC/USD", "ETH/USD"]  # + the stablecoin books that convert them
@@ -148,12 +151,16 @@ def build_parser() -> argparse.ArgumentParser:
     hedge.add_argument("--direction", choices=("short", "long"), default="short",
                        help="short: hedge spot you hold (default); long: hedge a purchase you plan")
     hedge.add_argument("--quote", type=asset, default="USDT", help="settlement currency (default USDT)")
-    hedge.add_argument("--price", type=positive, required=True,
-                       help="spot and mark price to plan at (live prices need the perpetual feeds, not built yet)")
-    hedge.add_argument("--mark", type=positive, help="the perpetual's mark price (default: --price)")
-    hedge.add_argument("--funding-rate", type=float, default=0.0001, help="per interval, ratio (default 0.0001)")
-    hedge.add_argument("--funding-interval", type=positive, default=8.0, help="hours between fundings (default 8)")
-    hedge.add_argument("--fee-bps", type=positive, default=5.0, help="perpetual taker fee in bps (default 5)")
+    hedge.add_argument("--config", type=Path, help="TOML config: exchange URLs (e.g. the simulator's) and fees for"
+                                                   " live prices")
+    hedge.add_argument("--wait", type=positive, default=5.0, help="seconds to wait for live prices (default 5)")
+    hedge.add_argument("--price", type=positive,
+                       help="offline: spot and mark price to plan at (default: live prices from the exchange's feeds)")
+    hedge.add_argument("--mark", type=positive, help="offline: the perpetual's mark price (default: --price)")
+    hedge.add_argument("--funding-rate", type=float, help="offline: per interval, ratio (default 0.0001)")
+    hedge.add_argument("--funding-interval", type=positive, help="offline: hours between fundings (default 8)")
+    hedge.add_argument("--fee-bps", type=positive,
+                       help="perpetual taker fee in bps (default: the exchange's; offline 5)")
     hedge.add_argument("--delivery-price", type=positive, help="a delivery future's price, for the no-funding alternative")
     hedge.add_argument("--delivery-days", type=positive, help="days to that future's expiry")
     hedge.add_argument("--json", action="store_true", help="print the plan as JSON")
@@ -422,19 +429,43 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_hedge(args: argparse.Namespace) -> int:
     import orjson
 
-    from .hedging.plan import Market, plan, render
+    from .hedging.plan import plan, render
 
     if args.margin_mode == "cross" and args.collateral is None:
         raise UserError("--margin-mode cross needs --collateral (the quote backing the position)")
     if (args.delivery_price is None) != (args.delivery_days is None):
         raise UserError("--delivery-price and --delivery-days go together")
-    market = Market(spot=args.price, mark=args.mark or args.price, funding_rate=args.funding_rate,
-                    funding_interval_hours=args.funding_interval, taker_fee=args.fee_bps / 1e4,
-                    delivery_price=args.delivery_price, delivery_days=args.delivery_days)
+    market = _offline_market(args) if args.price is not None else _live_market(args)
     result = plan(args.asset, args.quote, args.spot, args.exchange, args.leverage, market, args.direction,
                   args.margin_mode, args.collateral)
     print(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode() if args.json else render(result))
     return 0
+
+
+def _offline_market(args: argparse.Namespace) -> Market:
+    """The market as the command line gives it (``--price`` and the defaults)."""
+    from .hedging.plan import Market
+
+    return Market(spot=args.price, mark=args.mark or args.price,
+                  funding_rate=0.0001 if args.funding_rate is None else args.funding_rate,
+                  funding_interval_hours=args.funding_interval or 8.0,
+                  taker_fee=(5.0 if args.fee_bps is None else args.fee_bps) / 1e4,
+                  delivery_price=args.delivery_price, delivery_days=args.delivery_days)
+
+
+def _live_market(args: argparse.Namespace) -> Market:
+    """The market from a few seconds of the exchange's spot, perpetual and delivery feeds."""
+    from .hedging.live import fetch_market
+
+    offline = [flag for flag, value in (("--mark", args.mark), ("--funding-rate", args.funding_rate),
+                                        ("--funding-interval", args.funding_interval),
+                                        ("--delivery-price", args.delivery_price)) if value is not None]
+    if offline:
+        raise UserError(f"{offline[0]} is for offline plans; pass --price with it")
+    config = load_config(args.config)
+    fee = None if args.fee_bps is None else args.fee_bps / 1e4
+    return run_async(fetch_market(config, _load_metadata(config), args.exchange, args.asset, args.quote,
+                                  args.direction, args.wait, fee))
 
 
 if __name__ == "__main__":

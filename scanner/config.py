@@ -14,11 +14,13 @@ import types
 import typing
 import urllib.parse
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from .exchanges import NAMES
-from .instruments import parse_symbol
+from .hedging.margin import EXCHANGES as HEDGE_EXCHANGES  # the exchanges whose liquidation formula arbscan knows
+from .instruments import MarketType, parse_symbol
 
 SUPPORTED_EXCHANGES = NAMES  # from the exchange registry
 DEFAULT_SYMBOLS = (  # the simulator's and the benchmark's default books
@@ -31,7 +33,10 @@ ALERT_EVENT_TYPES = (
     "opportunity.opened", "opportunity.closed",
     "feed.down", "feed.recovered", "books.stale", "resync.storm", "outbox.backlog",
     "stablecoin.depeg", "stablecoin.recovered",
+    "basis.opened", "basis.closed",
+    "hedge.drift", "hedge.liquidation_risk", "hedge.funding", "hedge.leg_missing",
 )
+MARGIN_MODES = ("isolated", "cross")
 
 
 class ConfigError(ValueError):
@@ -114,6 +119,48 @@ class StablecoinsConfig:
 
 
 @dataclass
+class HedgingConfig:
+    """Basis and carry (`scanner.hedging.basis`) and the hedge monitor's timing."""
+
+    horizon_days: float = 30.0  # how long a carry position is held: round-trip fees spread over it
+    basis_open_annualized: float = 0.10  # net annualised carry at which basis.opened is sent
+    basis_close_annualized: float | None = None  # ... and below which basis.closed (default: half the open)
+    funding_max_age_seconds: float = 120.0  # funding reported longer ago than this is stale: no figure
+    leg_missing_seconds: float = 30.0  # a leg gone this long raises hedge.leg_missing
+
+    @property
+    def close_threshold(self) -> float:
+        return self.basis_open_annualized / 2 if self.basis_close_annualized is None else self.basis_close_annualized
+
+
+@dataclass
+class PerpLegConfig:
+    """The perpetual leg of a hedge as opened: size in base units, negative for a short."""
+
+    exchange: str = ""
+    symbol: str = ""
+    size: float = 0.0
+    entry_price: float = 0.0
+    leverage: float = 1.0
+    margin_mode: str = "isolated"
+    margin: float = 0.0  # quote units held for the position (isolated), or the collateral backing it (cross)
+    entry_time: datetime | None = None
+
+
+@dataclass
+class HedgeConfig:
+    """One hedge the user holds (``[[hedges]]``): spot legs, a perpetual leg and its tolerances."""
+
+    name: str = ""
+    asset: str = ""
+    spot: dict[str, float] = field(default_factory=dict)  # exchange -> quantity held, base units
+    perp: PerpLegConfig = field(default_factory=PerpLegConfig)
+    max_ratio_drift: float = 0.02  # |perp size| / spot quantity this far from 1 raises hedge.drift
+    min_liquidation_distance: float = 0.25  # liquidation nearer than this ratio of the mark: hedge.liquidation_risk
+    funding_alert: float | None = None  # the next funding payment at or over this (quote): hedge.funding
+
+
+@dataclass
 class AlertsConfig:
     outbox_path: str = "arbscan-outbox.sqlite"
     webhooks: dict[str, WebhookConfig] = field(default_factory=dict)
@@ -150,6 +197,8 @@ class Config:
     alerts: AlertsConfig = field(default_factory=AlertsConfig)
     paper: PaperConfig = field(default_factory=PaperConfig)
     stablecoins: StablecoinsConfig = field(default_factory=StablecoinsConfig)
+    hedging: HedgingConfig = field(default_factory=HedgingConfig)
+    hedges: list[HedgeConfig] = field(default_factory=list)
 
     def enabled_exchanges(self) -> list[str]:
         return [name for name, ex in self.exchanges.items() if ex.enabled]
@@ -253,6 +302,8 @@ def _convert(hint: Any, value: Any, where: str, problems: list[str]) -> Any:
             problems.append(f"'{where}': expected a list, got {_kind(value)}")
             return _INVALID
         return [_convert(item_type, v, f"{where}[{i}]", problems) for i, v in enumerate(value)]
+    if hint is datetime:
+        return _datetime(value, where, problems)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint is float and isinstance(value, float) and not math.isfinite(value):
@@ -261,6 +312,20 @@ def _convert(hint: Any, value: Any, where: str, problems: list[str]) -> Any:
     if hint in (int, float, str, bool) and (type(value) is hint):
         return value
     problems.append(f"'{where}': expected {_TYPE_NAMES[hint]}, got {_kind(value)} {value!r}")
+    return _INVALID
+
+
+def _datetime(value: Any, where: str, problems: list[str]) -> Any:
+    """A TOML offset date-time, or an RFC 3339 string, with its UTC offset."""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value
+    got = f"{value.isoformat()} without one" if isinstance(value, datetime) else f"{_kind(value)} {value!r}"
+    problems.append(f"'{where}': expected a date-time with its UTC offset like 2026-05-01T08:00:00Z, got {got}")
     return _INVALID
 
 
@@ -405,6 +470,13 @@ def _check_semantics(config: Config, problems: list[str]) -> None:
     for key in ("depeg_bps", "depeg_seconds"):
         if getattr(config.stablecoins, key) <= 0:
             problems.append(f"'stablecoins.{key}' must be greater than 0")
+    _check_hedging(config.hedging, problems)
+    names = [hedge.name for hedge in config.hedges]
+    for i, hedge in enumerate(config.hedges):
+        where = f"hedges[{i}]" + (f" ({hedge.name})" if hedge.name else "")
+        if hedge.name and names.count(hedge.name) > 1:
+            problems.append(f"'{where}.name': {hedge.name!r} names more than one hedge; give each its own name")
+        _check_hedge(hedge, where, problems)
 
 
 def _is_address(host: str) -> bool:
@@ -432,3 +504,53 @@ def _check_paper(paper: PaperConfig, problems: list[str]) -> None:
     negative += [f"balances.{ex}.{asset}" for ex, assets in paper.balances.items()
                  for asset, v in assets.items() if v < 0]
     problems += [f"'paper.{key}' must be 0 or more" for key in negative]
+
+
+def _check_hedging(hedging: HedgingConfig, problems: list[str]) -> None:
+    for key in ("horizon_days", "basis_open_annualized", "funding_max_age_seconds", "leg_missing_seconds"):
+        if getattr(hedging, key) <= 0:
+            problems.append(f"'hedging.{key}' must be greater than 0")
+    if hedging.close_threshold > hedging.basis_open_annualized:
+        problems.append(f"'hedging.basis_close_annualized' ({hedging.close_threshold}) must not be over"
+                        f" 'hedging.basis_open_annualized' ({hedging.basis_open_annualized})")
+
+
+def _check_hedge(hedge: HedgeConfig, where: str, problems: list[str]) -> None:
+    """One line per problem of a ``[[hedges]]`` entry."""
+    perp = hedge.perp
+    if not hedge.name:
+        problems.append(f"'{where}.name' is missing; name the hedge (it labels its metrics and alerts)")
+    if not hedge.asset:
+        problems.append(f"'{where}.asset' is missing; set the asset hedged, e.g. 'BTC'")
+    if not hedge.spot:
+        problems.append(f"'{where}.spot' is empty; give the spot quantity held per exchange, e.g. {{ binance = 1.5 }}")
+    for exchange, quantity in hedge.spot.items():
+        if exchange not in SUPPORTED_EXCHANGES:
+            problems.append(f"'{where}.spot.{exchange}': unknown exchange (supported: {', '.join(SUPPORTED_EXCHANGES)})")
+        if quantity < 0:
+            problems.append(f"'{where}.spot.{exchange}' must be 0 or more (spot held, base units)")
+    if perp.exchange not in HEDGE_EXCHANGES:
+        problems.append(f"'{where}.perp.exchange': {perp.exchange!r} is not one of {', '.join(HEDGE_EXCHANGES)}"
+                        " (the exchanges whose liquidation formula arbscan knows)")
+    try:
+        parsed = parse_symbol(perp.symbol)
+    except ValueError as exc:
+        problems.append(f"'{where}.perp.symbol': {exc}")
+    else:
+        if parsed.type is not MarketType.PERP or (hedge.asset and parsed.base != hedge.asset):
+            problems.append(f"'{where}.perp.symbol': {perp.symbol!r} is not a perpetual of {hedge.asset or 'the asset'}"
+                            f" like '{hedge.asset or 'BTC'}/USDT:USDT'")
+    for key in ("entry_price", "leverage", "margin"):
+        if getattr(perp, key) <= 0:
+            problems.append(f"'{where}.perp.{key}' must be greater than 0")
+    if perp.margin_mode not in MARGIN_MODES:
+        problems.append(f"'{where}.perp.margin_mode': {perp.margin_mode!r} is not one of {', '.join(MARGIN_MODES)}")
+    if perp.entry_time is None:
+        problems.append(f"'{where}.perp.entry_time' is missing; set when the position was opened,"
+                        " e.g. 2026-05-01T08:00:00Z")
+    if hedge.max_ratio_drift <= 0:
+        problems.append(f"'{where}.max_ratio_drift' must be greater than 0")
+    if not 0 < hedge.min_liquidation_distance < 1:
+        problems.append(f"'{where}.min_liquidation_distance' must be between 0 and 1 (a ratio of the mark price)")
+    if hedge.funding_alert is not None and hedge.funding_alert <= 0:
+        problems.append(f"'{where}.funding_alert' must be greater than 0 (quote units per funding)")

@@ -142,6 +142,14 @@ def test_operational_filters():
     assert policy().admits_operational("outbox.backlog", None)
 
 
+def test_keyed_alerts_cool_down_per_type_and_key():
+    p = policy(cooldown_seconds=60)
+    assert p.cooled("hedge.drift", "btc", 0.0)
+    assert not p.cooled("hedge.drift", "btc", 59.0)  # the same hedge's drift again within the cooldown
+    assert p.cooled("hedge.drift", "eth", 59.0) and p.cooled("hedge.funding", "btc", 59.0)
+    assert p.cooled("hedge.drift", "btc", 60.0)
+
+
 # --- retry decisions --------------------------------------------------------------------------
 
 def test_parse_retry_after():
@@ -277,4 +285,5 @@ def test_webhook_config_validation():
     default = parse_config({"alerts": {"webhooks": {"d": {"url": "https://h"}}}}).alerts.webhooks["d"]
     assert default.events == ["opportunity.opened", "opportunity.closed", "feed.down", "feed.recovered",
                               "books.stale", "resync.storm", "outbox.backlog",
-                              "stablecoin.depeg", "stablecoin.recovered"]
+                              "stablecoin.depeg", "stablecoin.recovered", "basis.opened", "basis.closed",
+                              "hedge.drift", "hedge.liquidation_risk", "hedge.funding", "hedge.leg_missing"]

@@ -115,7 +115,7 @@ def test_amtool_checks_alertmanager_config():
 # --- Grafana ---------------------------------------------------------------------------------
 
 def test_dashboards_are_provisionable():
-    assert {p.stem for p in DASHBOARDS} == {"opportunities", "feeds", "alerts", "paper"}
+    assert {p.stem for p in DASHBOARDS} == {"opportunities", "feeds", "alerts", "paper", "hedging"}
     uids = [json.loads(p.read_text())["uid"] for p in DASHBOARDS]
     assert len(set(uids)) == len(uids) and all(re.fullmatch(r"[a-z0-9-]{1,40}", u) for u in uids)
     for path in DASHBOARDS:

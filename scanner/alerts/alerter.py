@@ -168,14 +168,16 @@ class Alerter:
         for name, policy in self.policies.items():
             if name == alert.target:
                 continue
-            if policy.admits_operational(alert.type, alert.exchange):
-                targets.append(name)
-            else:
+            if not policy.admits_operational(alert.type, alert.exchange):
                 self.stats[name].suppressed["filter"] += 1
+            elif alert.key is not None and not policy.cooled(alert.type, alert.key, now):
+                self.stats[name].suppressed["cooldown"] += 1
+            else:
+                targets.append(name)
         if targets:
             event_id = f"{alert.type}.{uuid.uuid4().hex}"
             body = orjson.dumps(operational_payload(event_id, alert.type, alert.detail, now,
-                                                    exchange=alert.exchange, target=alert.target))
+                                                    exchange=alert.exchange, target=alert.target, data=alert.data))
             self._enqueue([Entry(t, event_id, alert.type, body) for t in targets], now)
 
     def _enqueue(self, entries: list[Entry], now: float) -> None:

@@ -68,13 +68,16 @@ def opportunity_payload(event: OpportunityEvent, generic: frozenset[str] = froze
 
 
 def operational_payload(event_id: str, type_: str, detail: str, detected_at: float, *,
-                        exchange: str | None = None, target: str | None = None) -> dict[str, Any]:
-    """The generic JSON body of an operational alert (feed down, stale books, backlog...)."""
+                        exchange: str | None = None, target: str | None = None,
+                        data: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The generic JSON body of an operational alert (feed down, stale books, backlog...), or of a
+    hedging alert (basis, hedge: its figures in ``data``)."""
     payload: dict[str, Any] = {"id": event_id, "type": type_}
     if exchange:
         payload["exchange"] = exchange
     if target:
         payload["target"] = target
+    payload.update(data or {})
     payload["detail"] = detail
     payload["detected_at"] = rfc3339(detected_at)
     return payload
@@ -91,6 +94,12 @@ _OPS_STYLE = {  # type -> (emoji, title, embed colour)
     "outbox.backlog": ("🟠", "Alert backlog", ORANGE),
     "stablecoin.depeg": ("🔴", "Stablecoin depeg", RED),
     "stablecoin.recovered": ("✅", "Stablecoin back on peg", GREEN),
+    "basis.opened": ("🟢", "Carry opened", GREEN),
+    "basis.closed": ("⚪", "Carry closed", GREY),
+    "hedge.drift": ("🟠", "Hedge ratio drift", ORANGE),
+    "hedge.liquidation_risk": ("🔴", "Hedge near liquidation", RED),
+    "hedge.funding": ("🟠", "Hedge funding", ORANGE),
+    "hedge.leg_missing": ("🔴", "Hedge leg missing", RED),
 }
 
 
@@ -142,7 +151,7 @@ def describe(event: Mapping[str, Any]) -> Message:
     if event["type"].startswith("opportunity."):
         return _describe_opportunity(event)
     emoji, title, color = _OPS_STYLE.get(event["type"], ("ℹ️", event["type"], BLUE))
-    subject = event.get("exchange") or event.get("target") or "arbscan"
+    subject = event.get("hedge") or event.get("asset") or event.get("exchange") or event.get("target") or "arbscan"
     return Message(
         headline=f"{emoji} {event['detail']}",
         title=f"{title}: {subject}",

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from .formats import duration
 
@@ -44,6 +45,8 @@ class OpsAlert:
     detail: str
     exchange: str | None = None
     target: str | None = None
+    key: str | None = None  # what the alert is about (a hedge, a basis pair): cooldown at each target is per key
+    data: Mapping[str, Any] | None = None  # structured fields of the webhook payload (figures, breakdown)
 
 
 def _since(start: float | None, now: float) -> float:

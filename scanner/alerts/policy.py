@@ -58,6 +58,7 @@ class TargetPolicy:
     hook: WebhookConfig
     bucket: TokenBucket
     pairs: dict[Pair, PairState] = field(default_factory=dict)
+    keyed: dict[tuple[str, str], float] = field(default_factory=dict)  # (type, key) -> when last admitted
 
     @classmethod
     def create(cls, hook: WebhookConfig, now: float) -> TargetPolicy:
@@ -123,3 +124,12 @@ class TargetPolicy:
         """Whether this target wants an operational alert (event-type and exchange filters only)."""
         return type_ in self.hook.events and not (exchange and self.hook.exchanges
                                                   and exchange not in self.hook.exchanges)
+
+    def cooled(self, type_: str, key: str, now: float) -> bool:
+        """Whether a keyed alert (a hedge's, a basis pair's) is out of its cooldown at this target:
+        one of a type per key per ``cooldown_seconds``; admitting it starts the next cooldown."""
+        last = self.keyed.get((type_, key))
+        if last is not None and now - last < self.hook.cooldown_seconds:
+            return False
+        self.keyed[(type_, key)] = now
+        return True

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Sequence
 
 HOURS_PER_YEAR = 24 * 365
+EXCHANGES = ("binance", "okx", "bybit")  # the exchanges whose isolated liquidation formula is here
 LONG, SHORT = 1, -1
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+from ..alerts.formats import duration
 from .margin import (
-    LONG, SHORT, Tier, binance_liquidation, bybit_liquidation, funding_per_day, funding_payment, okx_liquidation,
-    tier_for,
+    EXCHANGES, LONG, SHORT, Tier, binance_liquidation, bybit_liquidation, funding_per_day, funding_payment,
+    okx_liquidation, tier_for,
 )
 
 SCENARIO_MOVES = (-0.20, -0.10, -0.05, 0.05, 0.10, 0.20)
@@ -21,7 +22,7 @@ DEFAULT_TIERS: dict[str, tuple[Tier, ...]] = {
     "okx": (Tier(0, float("inf"), 0.004, 0, 100),),
     "bybit": (Tier(0, 2_000_000, 0.005, 0, 100), Tier(2_000_000, float("inf"), 0.01, 10_000, 50)),
 }
-SUPPORTED = tuple(DEFAULT_TIERS)
+SUPPORTED = EXCHANGES
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,7 @@ class HedgePlan:
     funding_interval_hours: float
     funding_per_day: float  # paid (negative: received)
     funding_to_next: float | None
+    seconds_to_funding: float | None
     open_fee: float
     close_fee: float
     scenarios: list[Scenario] = field(default_factory=list)
@@ -120,6 +122,7 @@ def plan(asset: str, quote: str, size: float, exchange: str, leverage: float, ma
         funding_rate=market.funding_rate, funding_interval_hours=market.funding_interval_hours,
         funding_per_day=funding_per_day(size, market.mark, market.funding_rate, side, market.funding_interval_hours),
         funding_to_next=per_interval if market.seconds_to_funding is not None else None,
+        seconds_to_funding=market.seconds_to_funding,
         open_fee=notional * market.taker_fee, close_fee=notional * market.taker_fee,
         scenarios=scenarios, delivery_basis_annualized=delivery_basis, delivery_cost=delivery_cost)
 
@@ -153,7 +156,7 @@ def render(p: HedgePlan) -> str:
         f"  funding          {p.funding_rate:+.4%} per {p.funding_interval_hours:g} h: "
         f"{_paid(p.funding_per_day)} {abs(p.funding_per_day):,.2f} {p.quote} per day"
         + (f", {_paid(p.funding_to_next)} {abs(p.funding_to_next):,.2f} at the next funding time"
-           if p.funding_to_next is not None else ""),
+           f" (in {duration(p.seconds_to_funding)})" if p.funding_to_next is not None else ""),
         f"  fees             open {p.open_fee:,.2f} + close {p.close_fee:,.2f} {p.quote} (taker)",
     ]
     if p.delivery_basis_annualized is not None:

@@ -27,6 +27,7 @@ from ..metadata import Metadata, format_age
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..hedging.monitor import HedgeStatus
     from ..paper import PaperTrader
 
 TOP = 10  # tradeable rows shown
@@ -243,9 +244,11 @@ def main_quote(symbols: Iterable[str]) -> str:
 
 
 def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str], now: float | None = None,
-           wall: float | None = None, top: int = TOP, generic: frozenset[str] = frozenset()) -> RenderableType:
-    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), feeds
-    (``generic``: the exchanges read through ccxt, marked as lower fidelity)."""
+           wall: float | None = None, top: int = TOP, generic: frozenset[str] = frozenset(),
+           hedges: list[HedgeStatus] | None = None) -> RenderableType:
+    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), the
+    configured hedges (a row each), feeds (``generic``: the exchanges read through ccxt, marked as
+    lower fidelity)."""
     now = time.monotonic() if now is None else now
     wall = time.time() if wall is None else wall
     states = sorted(engine.open.values(), key=lambda s: -s.latest.net_profit)
@@ -262,8 +265,28 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str],
                   " proceeds into the buy quote (convert). blocked: no network open for withdrawal and "
                   "deposit, not tradeable (its net leaves out the transfer). suspect: gross spread over "
                   f"{engine.config.max_gross_bps:.0f} bps, not an opportunity.", style="dim")
-    return Group(title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text(""),
-                 _feeds(engine, feeds, now, generic))
+    parts = [title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text("")]
+    if hedges:
+        parts += [_hedges(hedges), Text("")]
+    return Group(*parts, _feeds(engine, feeds, now, generic))
+
+
+def _hedges(hedges: list[HedgeStatus]) -> Table:
+    """A row per configured hedge: ratio, net exposure, liquidation distance (and the margin that
+    restores the configured one), funding since entry, and the legs gone."""
+    table = Table(box=None, padding=(0, GAP // 2), pad_edge=False, show_edge=False, header_style="bold")
+    rows = [(h.name, "-" if h.ratio is None else f"{h.ratio:.4f}", f"{h.net_exposure:+.4g} {h.asset}",
+             "-" if h.liquidation_distance is None else "none" if math.isinf(h.liquidation_distance)
+             else f"{h.liquidation_distance:.1%}", f"{h.margin_to_add:,.2f}" if h.margin_to_add else "-",
+             f"{h.funding_paid:+,.2f} {h.quote}") for h in hedges]
+    for i, (name, justify) in enumerate((("hedge", "left"), ("ratio", "right"), ("net", "right"),
+                                         ("liq dist", "right"), ("+margin", "right"), ("funding", "right"))):
+        table.add_column(name, justify=justify, no_wrap=True, min_width=max(len(name), *(len(r[i]) for r in rows)))
+    table.add_column("state", no_wrap=True, overflow="ellipsis")
+    for h, cells in zip(hedges, rows):
+        state = Text("gone: " + ", ".join(h.missing), "bold red") if h.missing else Text("ok", "green")
+        table.add_row(*cells, state)
+    return table
 
 
 def _feeds(engine: SpreadEngine, feeds: dict[str, FeedStats], now: float,
