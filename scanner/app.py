@@ -59,7 +59,9 @@ class Scanner:
         self.engine = SpreadEngine(self.store, self.costs, config.scanner,
                                    clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
         self.engine.emit = self.dispatch
-        self.funding: dict[tuple[str, str], FundingState] = {}  # (exchange, perp symbol): what perpetual feeds report
+        # (exchange, symbol) -> mark price and funding of each perpetual and delivery future, as
+        # the futures feeds keep them (filled once the runners exist; read-only for the rest)
+        self.funding: dict[tuple[str, str], FundingState] = {}
         self.basis = BasisEngine(self.store.books.values(), self.funding, self.costs, config.hedging,
                                  clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
         self.hedges = HedgeMonitor(config.hedges, self.store.books, self.funding, self.costs, config.hedging,
@@ -71,6 +73,8 @@ class Scanner:
         self.listeners: list[Listener] = []
         native = [exchange for exchange in config.enabled_exchanges() if not config.exchanges[exchange].generic]
         self.runners = [runner for exchange in native for runner in self._runners(exchange)]
+        self.funding.update({(runner.venue.name, symbol): state for runner in self.runners
+                             for symbol, state in getattr(runner.venue, "funding", {}).items()})
         self.generic = [self._generic(exchange) for exchange in config.enabled_exchanges()
                         if config.exchanges[exchange].generic and live]
         self.metrics: MetricsServer | None = None
@@ -134,13 +138,6 @@ class Scanner:
         return FeedRunner(venue, self.stats[exchange], self.config.scanner.silence_seconds,
                           recorder=self.recorder, replaying=not self.live,
                           staleness_seconds=self.config.staleness_seconds(exchange))
-
-    @property
-    def funding(self) -> dict[tuple[str, str], FundingState]:
-        """Mark price and funding of every scanned perpetual and delivery future, by (exchange,
-        symbol), as the futures feeds keep them (read-only for everyone else)."""
-        return {(runner.venue.name, symbol): state for runner in self.runners
-                for symbol, state in getattr(runner.venue, "funding", {}).items()}
 
     def _generic(self, exchange: str) -> GenericFeed:
         """A generic exchange's ccxt.pro watcher (imported only when one is configured)."""
