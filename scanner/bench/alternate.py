@@ -75,17 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("builds", nargs="+", metavar="NAME=ARBSCAN",
                         help="a build's name and its arbscan script")
     parser.add_argument("--runs", type=int, default=5, help="runs per build (default: 5)")
-    parser.add_argument("bench_args", nargs=argparse.REMAINDER,
-                        help="after --: arguments for arbscan bench")
-    args = parser.parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    split = argv.index("--") if "--" in argv else len(argv)
+    args = parser.parse_args(argv[:split])  # after "--": arguments for arbscan bench
     builds = {}
     for item in args.builds:
         name, sep, arbscan = item.partition("=")
         if not sep or not name or not arbscan:
             parser.error(f"build {item!r}: write NAME=PATH_TO_ARBSCAN")
         builds[name] = arbscan
-    bench_args = [a for a in args.bench_args if a != "--"]
-    print(table(alternate(builds, args.runs, bench_args)))
+    print(table(alternate(builds, args.runs, argv[split + 1:])))
     return 0
 
 
