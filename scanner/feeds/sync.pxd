@@ -14,7 +14,14 @@ cdef class RestSnapshotVenue(Venue):
 
 
 cdef class WsSnapshotVenue(Venue):
+    cdef public long long connection_seq  # the connection's last message number, -1: none yet
+
+    cdef object checksum(self, OrderBook book, object bids, object asks)
     cdef snapshot(self, OrderBook book, object bids, object asks, long long seq,
-                  long long version, double received_at, double exchange_time)
+                  long long version, double received_at, double exchange_time,
+                  object expected=*)
     cdef delta(self, OrderBook book, object bids, object asks, long long prev, long long seq,
-               long long version, double received_at, double exchange_time)
+               long long version, double received_at, double exchange_time, object expected=*)
+    cdef _verify(self, OrderBook book, object bids, object asks, object expected)
+    cdef chain_connection(self, long long seq)
+    cpdef invalidate_all(self)

@@ -20,6 +20,9 @@ from scanner.book cimport parse_number
 from scanner.book import MAX_LEVELS, BookError
 
 
+cdef extern from *:
+    void __builtin_prefetch(const void* address) noexcept nogil
+
 cdef extern from "Python.h":
     bint PyUnicode_IS_COMPACT_ASCII(object text)
     Py_ssize_t PyUnicode_GET_LENGTH(object text)
@@ -189,7 +192,13 @@ cdef class TextBook:
         cdef Py_ssize_t i, at = 0, length
         cdef char* slot
         cdef unsigned long crc
-        for i in range(min(LEVELS, max(bids.count, asks.count))):
+        cdef Py_ssize_t levels = min(LEVELS, max(bids.count, asks.count))
+        for i in range(levels):  # the slots lie scattered in their pools: fetch them all at once
+            if i < bids.count:
+                __builtin_prefetch(bids.text(i))
+            if i < asks.count:
+                __builtin_prefetch(asks.text(i))
+        for i in range(levels):
             if i < bids.count:
                 slot = bids.text(i)
                 length = <unsigned char>slot[0]

@@ -1,13 +1,16 @@
 # C types for feed.py, which Cython compiles (see setup.py).
 cimport cython
+from scanner.book cimport OrderBook
 from scanner.exchanges.bitget.checksum cimport TextBook
-from scanner.feeds.base cimport Venue
+from scanner.feeds.sync cimport WsSnapshotVenue
 
 
-cdef class Bitget(Venue):
-    cdef dict texts  # instId -> the wire texts of its book, for the checksum
+cdef class Bitget(WsSnapshotVenue):
+    cdef dict texts  # symbol -> the wire texts of its book, for the checksum
 
     @cython.locals(message=dict, data=list)
     cpdef handle(self, frame, double received_at)
-    @cython.locals(bids=list, asks=list, checksum="long long")
-    cdef _on_books(self, TextBook texts, object action, dict data, double received_at)
+    @cython.locals(bids=list, asks=list, seq="long long")
+    cdef _on_books(self, OrderBook book, object action, dict data, double received_at)
+    @cython.locals(texts=TextBook)
+    cdef object checksum(self, OrderBook book, object bids, object asks)

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import orjson
 
-from ...book import SYNCING, BookError
-from ...feeds.base import FeedError, Send, Venue
+from ...book import OrderBook
+from ...feeds.base import FeedError
+from ...feeds.sync import WsSnapshotVenue
 from .checksum import TextBook
 
 SUBSCRIBE_BATCH = 50  # channels per subscribe request
 
 
-class Bitget(Venue):
+class Bitget(WsSnapshotVenue):
     name = "bitget"
     default_ws_url = "wss://ws.bitget.com/v2/ws/public"
     default_rest_url = "https://api.bitget.com"
@@ -19,7 +20,7 @@ class Bitget(Venue):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.texts = {inst_id: TextBook(book) for inst_id, book in self.by_id.items()}
+        self.texts = {symbol: TextBook(book) for symbol, book in self.books.items()}
 
     @staticmethod
     def market_id(base: str, quote: str) -> str:
@@ -47,31 +48,28 @@ class Bitget(Venue):
             if message.get("event") == "error":
                 raise FeedError(f"bitget error {message.get('code')}: {message.get('msg')}")
             return  # subscribe/unsubscribe acks need nothing
-        texts = self.texts.get(message["arg"]["instId"])
-        if texts is not None:
-            self._on_books(texts, message.get("action"), data[0], received_at)
+        book = self.by_id.get(message["arg"]["instId"])
+        if book is not None:
+            self._on_books(book, message.get("action"), data[0], received_at)
 
-    def _on_books(self, texts: TextBook, action: str | None, data: dict, received_at: float) -> None:
-        book = texts.book
+    def _on_books(self, book: OrderBook, action: str | None, data: dict, received_at: float) -> None:
         bids, asks = data["bids"], data["asks"]
         ts = int(data["ts"])
-        if action == "snapshot":
-            texts.load(bids, asks)
-            book.load_snapshot(bids, asks, data["seq"], ts, received_at, ts / 1000.0)
+        if action == "snapshot":  # its checksum is not checked: Bitget's documented ones do not recompute
+            self.texts[book.symbol].load(bids, asks)
+            self.snapshot(book, bids, asks, data["seq"], ts, received_at, ts / 1000.0)
         else:
-            if book.state is SYNCING:
-                return  # updates before the (re)subscription's snapshot
-            seq, expected = data["seq"], data["checksum"]
-            book.apply_next(bids, asks, seq - 1, seq, ts, received_at, ts / 1000.0)
-            texts.apply(bids, asks)
-            checksum = texts.checksum()
-            if checksum != expected:
-                raise BookError(book.symbol, "checksum",
-                                f"have {checksum}, update {seq} says {expected}")
-        self.on_book(book)
+            seq = data["seq"]
+            self.delta(book, bids, asks, seq - 1, seq, ts, received_at, ts / 1000.0,
+                       data["checksum"])
 
-    async def resync(self, symbol: str, send: Send) -> None:
+    def checksum(self, book: OrderBook, bids: list, asks: list) -> int:
+        """Bitget's checksum over the wire texts, once the update's texts are kept too."""
+        texts = self.texts[book.symbol]
+        texts.apply(bids, asks)
+        return texts.checksum()
+
+    def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the instrument: Bitget answers with a fresh snapshot."""
         inst_id = self.books[symbol].instrument.id
-        await send(self._request("unsubscribe", [inst_id]))
-        await send(self._request("subscribe", [inst_id]))
+        return [self._request("unsubscribe", [inst_id]), self._request("subscribe", [inst_id])]

@@ -1,10 +1,10 @@
 # C types for feed.py, which Cython compiles (see setup.py).
 cimport cython
 from scanner.book cimport OrderBook
-from scanner.feeds.base cimport Venue
+from scanner.feeds.sync cimport WsSnapshotVenue
 
 
-cdef class Gate(Venue):
+cdef class Gate(WsSnapshotVenue):
     cdef dict streams  # spot.obu stream name ("ob.BTC_USDT.400") -> book
 
     @cython.locals(message=dict, result=dict)

@@ -16,14 +16,15 @@ import time
 
 import orjson
 
-from ...book import SYNCING, OrderBook
-from ...feeds.base import FeedError, Send, Venue
+from ...book import OrderBook
+from ...feeds.base import FeedError
+from ...feeds.sync import WsSnapshotVenue
 
 DEPTH = 400  # ob.<PAIR>.400: the best 400 levels per side, pushed every 100 ms
 BATCH = 50  # stream names per subscribe request
 
 
-class Gate(Venue):
+class Gate(WsSnapshotVenue):
     name = "gate"
     default_ws_url = "wss://api.gateio.ws/ws/v4/"
     default_rest_url = "https://api.gateio.ws"
@@ -92,13 +93,10 @@ class Gate(Venue):
             return
         t = result["t"]
         if result.get("full"):
-            book.load_snapshot(result["b"], result["a"], result["u"], t, received_at, t / 1000.0)
+            self.snapshot(book, result["b"], result["a"], result["u"], t, received_at, t / 1000.0)
         else:
-            if book.state is SYNCING:
-                return  # updates before the (re)subscription's snapshot
-            book.apply_next(result["b"], result["a"], result["U"] - 1, result["u"], t,
-                            received_at, t / 1000.0)
-        self.on_book(book)
+            self.delta(book, result["b"], result["a"], result["U"] - 1, result["u"], t,
+                       received_at, t / 1000.0)
 
     def _on_ticker(self, result: dict, received_at: float) -> None:
         book = self.by_id.get(result["s"])
@@ -109,8 +107,8 @@ class Gate(Venue):
                           t / 1000.0):
             self.on_book(book)
 
-    async def resync(self, symbol: str, send: Send) -> None:
+    def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the symbol's ``spot.obu`` stream: Gate answers with a full snapshot."""
         stream = self.stream(self.books[symbol].instrument.id)
-        await send(self._request("spot.obu", "unsubscribe", [stream]))
-        await send(self._request("spot.obu", "subscribe", [stream]))
+        return [self._request("spot.obu", "unsubscribe", [stream]),
+                self._request("spot.obu", "subscribe", [stream])]

@@ -2,14 +2,15 @@
 cimport cython
 from scanner.book cimport OrderBook
 from scanner.exchanges.kraken.checksum cimport Printing, levels, parse_timestamp, truncate
-from scanner.feeds.base cimport Venue
+from scanner.feeds.sync cimport WsSnapshotVenue
 
 
-cdef class Kraken(Venue):
-    cdef public dict printing  # market id -> how Kraken prints that pair's numbers
+cdef class Kraken(WsSnapshotVenue):
+    cdef public dict printing  # symbol -> how Kraken prints that pair's numbers
 
     @cython.locals(message=dict)
     cpdef handle(self, frame, double received_at)
     @cython.locals(book=OrderBook, printing=Printing, seq="long long", exchange_time=double)
     cdef _on_update(self, dict data, frame, double received_at)
-    cdef _verify(self, OrderBook book, Printing printing, object checksum)
+    @cython.locals(printing=Printing)
+    cdef object checksum(self, OrderBook book, object bids, object asks)

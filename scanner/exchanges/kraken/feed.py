@@ -9,7 +9,8 @@ import json
 import orjson
 
 from ...book import SYNCING, BookError, OrderBook
-from ...feeds.base import MALFORMED, FeedError, Send, Venue
+from ...feeds.base import MALFORMED, FeedError
+from ...feeds.sync import WsSnapshotVenue
 from ...instruments import Instrument
 from . import BOOK_DEPTH
 from .checksum import Printing, levels, parse_timestamp, truncate
@@ -17,7 +18,7 @@ from .checksum import Printing, levels, parse_timestamp, truncate
 SUBSCRIBE_BATCH = 50  # symbols per subscribe request
 
 
-class Kraken(Venue):
+class Kraken(WsSnapshotVenue):
     name = "kraken"
     default_ws_url = "wss://ws.kraken.com/v2"
     default_rest_url = "https://api.kraken.com"
@@ -25,7 +26,7 @@ class Kraken(Venue):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.printing = {market_id: Printing() for market_id in self.by_id}
+        self.printing = {symbol: Printing() for symbol in self.books}
         for book in self.books.values():
             book.bids.depth = book.asks.depth = BOOK_DEPTH
 
@@ -80,23 +81,19 @@ class Kraken(Venue):
             book = self.by_id.get(data["symbol"])
             if book is None:
                 continue
-            printing = self.printing[data["symbol"]]
             try:
                 bids, asks = levels(data["bids"]), levels(data["asks"])
-                printing.learn(bids, asks)
+                self.printing[book.symbol].learn(bids, asks)
                 checksum = int(data["checksum"])
             except MALFORMED as exc:
                 raise BookError(book.symbol, "malformed", repr(exc)) from exc
-            book.load_snapshot(bids, asks, 0, 0, received_at)
-            truncate(book, BOOK_DEPTH)
-            self._verify(book, printing, checksum)
-            self.on_book(book)
+            self.snapshot(book, bids, asks, 0, 0, received_at, 0.0, checksum)
 
     def _on_update(self, data: dict, frame: bytes, received_at: float) -> None:
         book = self.by_id.get(data["symbol"])
         if book is None or book.state is SYNCING:
             return  # not ours, or an update before the (re)subscription's snapshot
-        printing = self.printing[data["symbol"]]
+        printing = self.printing[book.symbol]
         try:
             bids, asks = levels(data["bids"]), levels(data["asks"])
             timestamp = data.get("timestamp")
@@ -107,16 +104,7 @@ class Kraken(Venue):
         except MALFORMED as exc:
             raise BookError(book.symbol, "malformed", repr(exc)) from exc
         seq = book.seq + 1  # Kraken numbers nothing: the checksum proves the chain
-        try:
-            book.apply_next(bids, asks, book.seq, seq, seq, received_at, exchange_time)
-        except BookError as error:
-            if error.reason == "crossed":  # crossed by an update we missed, or truly crossed?
-                truncate(book, BOOK_DEPTH)
-                self._verify(book, printing, checksum)
-            raise
-        truncate(book, BOOK_DEPTH)
-        self._verify(book, printing, checksum)
-        self.on_book(book)
+        self.delta(book, bids, asks, book.seq, seq, seq, received_at, exchange_time, checksum)
 
     @staticmethod
     def _learn(printing: Printing, symbol: str, frame: bytes) -> None:
@@ -125,13 +113,13 @@ class Kraken(Venue):
             if data["symbol"] == symbol:
                 printing.learn(levels(data["bids"]), levels(data["asks"]))
 
-    def _verify(self, book: OrderBook, printing: Printing, checksum: object) -> None:
-        ours = printing.checksum(book)
-        if ours != checksum:
-            raise BookError(book.symbol, "checksum", f"Kraken's {checksum}, the book's {ours}")
+    def checksum(self, book: OrderBook, bids: list, asks: list) -> int:
+        """Kraken's checksum of the book cut to the subscribed depth, as Kraken's own is."""
+        printing = self.printing[book.symbol]
+        truncate(book, BOOK_DEPTH)
+        return printing.checksum(book)
 
-    async def resync(self, symbol: str, send: Send) -> None:
+    def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the book: Kraken answers with a fresh snapshot."""
         market_id = self.stream_id(self.books[symbol].instrument)
-        await send(self._request("unsubscribe", [market_id]))
-        await send(self._request("subscribe", [market_id]))
+        return [self._request("unsubscribe", [market_id]), self._request("subscribe", [market_id])]
