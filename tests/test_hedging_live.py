@@ -4,6 +4,7 @@ real process against a running simulator."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import subprocess
@@ -12,6 +13,8 @@ import time
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+
+from rich.console import Console
 
 from scanner.config import Config, HedgeConfig, PerpLegConfig, WebhookConfig
 from scanner.sim import SimulatedExchanges
@@ -170,3 +173,29 @@ async def _arbscan(argv: list[str]) -> subprocess.CompletedProcess:
                                                 env={**os.environ, "PYTHONPATH": str(ROOT)})
     out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
     return subprocess.CompletedProcess(argv, proc.returncode, out.decode(), err.decode())
+
+
+async def test_the_view_shows_basis_and_funding_within_80_columns():
+    async with running([SPOT, PERP, "ETH/USDT", "ETH/USDT:USDT"], ["binance", "okx", "bybit"]) as h:
+        h.sim.set_funding("bybit", "ETH/USDT:USDT", 0.0005)
+        def priced() -> bool:  # every pair, with its perpetual's funding (Binance's: within a second)
+            carries = h.scanner.basis.carries(time.monotonic())
+            return len(carries) == 18 and all(c.funding_rate is not None for c in carries) and \
+                sum(c.funding_rate == 0.0005 for c in carries) == 3
+        await h.wait_for(priced, 5.0)
+        console = Console(width=80, record=True, file=io.StringIO())
+        console.print(h.scanner.view())
+        carries = sorted(h.scanner.basis.carries(time.monotonic()), key=lambda c: -c.carry_bps)
+    lines = console.export_text().splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    header = next(i for i, line in enumerate(lines) if line.startswith("basis "))
+    assert lines[header].split() == ["basis", "spot", "perp", "carry", "bps", "reverse", "bps", "funding", "net", "/yr"]
+    rows = [line.split() for line in lines[header + 1:header + 6]]
+    assert all(len(r) == 7 for r in rows)  # 2 assets x 3 spot x 3 perp: the top 5 shown
+    assert [r[:3] for r in rows][0][0] in ("BTC", "ETH") and lines[header + 6].strip() == ""
+    shown = {tuple(r[:3]): r[3:] for r in rows}
+    for c in carries[:5]:  # the same figures, give or take a tick between the render and the read
+        carry, _, funding, net = shown[(c.asset, c.spot_exchange, c.perp_exchange)]
+        assert abs(float(carry) - c.carry_bps) < 5 and funding.endswith(f"/{c.funding_interval_hours:g}h")
+    bybit_eth = [r for r in rows if r[:3] == ["ETH", "okx", "bybit"] or r[:3] == ["ETH", "binance", "bybit"]]
+    assert all(r[5] == "+0.0500%/4h" for r in bybit_eth)  # ETH: the simulator's 4 h interval
