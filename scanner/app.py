@@ -288,4 +288,5 @@ class Scanner:
                                        self.scheduler.wall())
         return terminal.render(self.engine, self.stats, status, self.scheduler.monotonic(), self.scheduler.wall(),
                                generic=frozenset(feed.name for feed in self.generic),
-                               hedges=list(self.hedges.latest.values()))
+                               hedges=list(self.hedges.latest.values()),
+                               carries=self.basis.carries(self.scheduler.monotonic()))

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
     from .hedging.plan import Market
 
 DEMO_SYMBOLS = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT",
-                "BTC/USDC", "ETH/USDC", "BTC/USD", "ETH/USD"]  # + the stablecoin books that convert them
+                "BTC/USDC", "ETH/USDC", "BTC/USD", "ETH/USD",  # + the stablecoin books that convert them
+                "BTC/USDT:USDT", "ETH/USDT:USDT"]  # perpetuals: funding, basis and the demo hedge
 
 
 class UserError(Exception):

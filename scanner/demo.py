@@ -7,12 +7,13 @@ import contextlib
 import logging
 import os
 import secrets
+from datetime import datetime, timezone
 from typing import AsyncIterator, TextIO
 
 from .app import Scanner
 from .book import LIVE
 from .checks import book_symbols
-from .config import Config, WebhookConfig
+from .config import Config, HedgeConfig, PerpLegConfig, WebhookConfig
 from .instruments import parse_symbol
 from .metadata import load_metadata
 from .receiver import LocalReceiver
@@ -23,6 +24,7 @@ DEMO_DISLOCATIONS = (2.0, 6.0)  # seconds between injected dislocations
 FIRST_DISLOCATION = (60.0, 4.0)  # bps, seconds: the second exchange's first symbol, once live
 DEMO_BALANCES = {"USDT": 20_000.0, "BTC": 0.25, "ETH": 5.0, "SOL": 100.0, "XRP": 3_000.0,
                  "DOGE": 300.0}  # about 15,000 USDT of each base at the simulator's prices
+DEMO_HEDGE = ("BTC", "USDT", 0.25, "okx", "binance", 2.0)  # asset, quote, quantity, spot and perp exchange, leverage
 RECEIVER_TARGET = "demo-local-receiver"  # the alert target of the demo's own webhook receiver
 RECEIVER_SECRET_ENV = "ARBSCAN_DEMO_RECEIVER_SECRET"  # its signing key, made for each run
 
@@ -34,6 +36,20 @@ def enable_demo_paper(config: Config) -> None:
         bases = {parse_symbol(symbol).base for symbol in config.scanner.symbols} | {"USDT"}
         balances = {asset: amount for asset, amount in DEMO_BALANCES.items() if asset in bases}
         config.paper.balances = {exchange: dict(balances) for exchange in config.enabled_exchanges()}
+
+
+def demo_hedge(config: Config, price: float) -> HedgeConfig | None:
+    """With no ``[[hedges]]`` configured, the demo's own: 0.25 BTC held on OKX, shorted on the
+    Binance perpetual at 2x isolated, opened at ``price`` now (so the view's hedge row and the
+    Hedging dashboard have one); None when those books are not scanned."""
+    asset, quote, quantity, spot, perp, leverage = DEMO_HEDGE
+    symbol = f"{asset}/{quote}:{quote}"
+    if config.hedges or not {f"{asset}/{quote}", symbol} <= set(config.scanner.symbols) \
+            or not {spot, perp} <= set(config.enabled_exchanges()):
+        return None
+    leg = PerpLegConfig(exchange=perp, symbol=symbol, size=-quantity, entry_price=price, leverage=leverage,
+                        margin=quantity * price / leverage, entry_time=datetime.now(timezone.utc))
+    return HedgeConfig(name=f"demo-{asset.lower()}", asset=asset, spot={spot: quantity}, perp=leg)
 
 
 def point_at(config: Config, sim: SimulatedExchanges) -> None:
@@ -57,6 +73,9 @@ async def run_demo(config: Config, duration: float | None = None, seed: int = 7,
     async with SimulatedExchanges(symbols=book_symbols(config, metadata), exchanges=exchanges, seed=seed,
                                   dislocation_every=DEMO_DISLOCATIONS) as sim, local_receiver(config):
         point_at(config, sim)
+        hedge = demo_hedge(config, sim.model.fair(DEMO_HEDGE[0], DEMO_HEDGE[1]))
+        if hedge is not None:
+            config.hedges = [hedge]
         scanner = Scanner(config, metadata, recorder=recorder)
         first = asyncio.create_task(_first_dislocation(sim, scanner, exchanges))
         try:

@@ -322,11 +322,11 @@ def test_live_market_reads_books_funding_and_the_cheapest_delivery():
     assert market.taker_fee == 0.0005
     # short: sell the future at its bid; 260827 earns (61000/60000 - 1) x 365/90.15 = 6.75 % a year,
     # 261225 earns (63000/60000 - 1) x 365/210.15 = 8.68 %: the December one costs least
-    assert market.delivery_price == 63_000
+    assert (market.delivery_symbol, market.delivery_price) == ("BTC/USDT:USDT-261225", 63_000)
     expiry = datetime(2026, 12, 25, tzinfo=timezone.utc).timestamp()
     assert market.delivery_days == pytest.approx((expiry - WALL) / 86400)
     long = cheapest_delivery([books[("okx", s)] for s in deliveries], 60_000, "long", NOW, WALL)
-    assert long[0] == 61_010  # long: buy at the ask, pays (61010/60000-1) x 365/90.15 = 6.83 % < 8.70 %
+    assert long[:2] == ("BTC/USDT:USDT-260827", 61_010)  # long: buy at the ask, pays (61010/60000-1) x 365/90.15 = 6.83 % < 8.70 %
 
 
 def test_live_hedge_without_prices_in_time_is_a_one_line_error(tmp_path, capsys):

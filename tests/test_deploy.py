@@ -402,7 +402,7 @@ class Demo:
                            for exchange, assets in load_config(DEPLOY / "arbscan" / "demo.toml").paper.balances.items())
         config.write_text(f"""
 [scanner]
-symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT"]
+symbols = ["BTC/USDT", "ETH/USDT", "SOL/USDT", "XRP/USDT", "DOGE/USDT", "BTC/USDT:USDT", "ETH/USDT:USDT"]
 
 [paper]
 ledger_path = "{workdir / 'paper.sqlite'}"

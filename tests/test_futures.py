@@ -127,13 +127,15 @@ async def test_funding_intervals_and_set_funding_on_metrics():
                                                   symbol=symbol), 5.0)
                 assert await h.metric("arbscan_funding_interval_seconds", exchange=exchange,
                                       symbol=symbol) == hours * 3600
-        for exchange in ("binance", "okx", "bybit"):
+        # OKX (funding-rate) and Bybit (tickers deltas) push a change as it happens: on /metrics within
+        # 1 s. Binance pushes <sym>@markPrice@1s once a second whatever changed (its protocol): within
+        # that cadence plus 0.5 s for the push, the parse and the scrape.
+        for exchange, bound in (("okx", 1.0), ("bybit", 1.0), ("binance", 1.0 + 0.5)):
             h.sim.set_funding(exchange, "ETH/USDT:USDT", 0.00321)
-        changed = time.monotonic()
-        for exchange in ("binance", "okx", "bybit"):
+            changed = time.monotonic()
             await h.wait_for(lambda: _near(h.metric("arbscan_funding_rate", exchange=exchange,
-                                                    symbol="ETH/USDT:USDT"), 0.00321), 1.5)
-        assert time.monotonic() - changed < 1.5
+                                                    symbol="ETH/USDT:USDT"), 0.00321), bound)
+            print(f"funding change on {exchange}: {(time.monotonic() - changed) * 1000:.0f} ms on /metrics")
 
 
 async def _near(value, target: float) -> bool:

@@ -55,7 +55,7 @@ def read_market(books: Mapping[tuple[str, str], OrderBook], funding: Mapping[tup
     """The plan's market from usable books and fresh funding, or what is still missing (a phrase)."""
     spot_book, perp_book = books.get((exchange, spot)), books.get((exchange, perp))
     for symbol, book in ((spot, spot_book), (perp, perp_book)):
-        if book is None or not book.is_usable(now):
+        if not _usable(book, now):
             return f"no live {symbol} book from {exchange}"
     state = funding.get((exchange, perp))
     if (state is None or not state.is_fresh(now, FRESH_SECONDS) or state.mark_price is None or state.rate is None
@@ -63,22 +63,22 @@ def read_market(books: Mapping[tuple[str, str], OrderBook], funding: Mapping[tup
         return f"no mark price, funding rate and interval for {perp} from {exchange}"
     spot_mid = (spot_book.best_bid() + spot_book.best_ask()) / 2.0
     alternative = cheapest_delivery([books.get((exchange, s)) for s in deliveries], spot_mid, direction, now, wall)
-    price, days = alternative if alternative is not None else (None, None)
+    symbol, price, days = alternative if alternative is not None else (None, None, None)
     to_funding = None if state.next_funding_time is None else max(state.next_funding_time - wall, 0.0)
     return Market(spot=spot_mid, mark=state.mark_price, funding_rate=state.rate,
                   funding_interval_hours=state.interval_hours, seconds_to_funding=to_funding,
                   taker_fee=costs.taker_fee(perp_book.instrument) if fee is None else fee,
-                  delivery_price=price, delivery_days=days)
+                  delivery_symbol=symbol, delivery_price=price, delivery_days=days)
 
 
 def cheapest_delivery(books: list[OrderBook | None], spot: float, direction: str, now: float,
-                      wall: float) -> tuple[float, float] | None:
-    """(price, days to expiry) of the usable delivery future whose annualised basis costs least
+                      wall: float) -> tuple[str, float, float] | None:
+    """(symbol, price, days to expiry) of the usable delivery future whose annualised basis costs least
     for ``direction``: a short hedge sells at the bid and earns the basis (the highest bid over
     spot wins); a long hedge buys at the ask and pays it (the lowest ask wins)."""
     best = None
     for book in books:
-        if book is None or not book.is_usable(now):
+        if not _usable(book, now):
             continue
         days = (book.instrument.expiry - wall) / DAY
         if days <= 0:
@@ -86,14 +86,15 @@ def cheapest_delivery(books: list[OrderBook | None], spot: float, direction: str
         price = book.best_bid() if direction == "short" else book.best_ask()
         cost = (price / spot - 1.0) * 365.0 / days * (-1.0 if direction == "short" else 1.0)
         if best is None or cost < best[0]:
-            best = (cost, price, days)
-    return None if best is None else (best[1], best[2])
+            best = (cost, book.symbol, price, days)
+    return None if best is None else best[1:]
 
 
 async def fetch_market(config: Config, metadata: Metadata, exchange: str, asset: str, quote: str, direction: str,
                        wait: float, fee: float | None = None) -> Market:
-    """Run the feeds of ``asset``'s books on ``exchange`` until the market is known, at most
-    ``wait`` seconds; NoLivePrices (naming what is missing) after that."""
+    """Run the feeds of ``asset``'s books on ``exchange`` until the market is known and every
+    delivery book is live, at most ``wait`` seconds (then without the deliveries not live yet);
+    NoLivePrices (naming what is missing) when the spot, perpetual or funding did not come."""
     from ..app import Scanner
 
     spot, perp, deliveries = symbols(asset, quote, exchange, metadata)
@@ -105,12 +106,18 @@ async def fetch_market(config: Config, metadata: Metadata, exchange: str, asset:
             now = scanner.scheduler.monotonic()
             result = read_market(scanner.store.books, scanner.funding, scanner.costs, exchange, spot, perp,
                                  deliveries, direction, now, scanner.scheduler.wall(), fee)
-            if isinstance(result, Market):
+            late = time.monotonic() >= deadline
+            syncing = [s for s in deliveries if not _usable(scanner.store.books.get((exchange, s)), now)]
+            if isinstance(result, Market) and (not syncing or late):  # a delivery book late: left out
                 return result
-            if task.done() or time.monotonic() >= deadline:
+            if task.done() or late:
                 raise NoLivePrices(f"{result} within {wait:g} s; pass --price for offline use")
             await asyncio.sleep(POLL_SECONDS)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
+
+
+def _usable(book: OrderBook | None, now: float) -> bool:
+    return book is not None and book.is_usable(now)

@@ -37,6 +37,7 @@ class Market:
     taker_fee: float = 0.0005  # the perpetual's taker fee, ratio
     delivery_price: float | None = None  # the cheapest delivery future, if any
     delivery_days: float | None = None  # days to its expiry
+    delivery_symbol: str | None = None  # which one (None: given by hand)
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +73,9 @@ class HedgePlan:
     open_fee: float
     close_fee: float
     scenarios: list[Scenario] = field(default_factory=list)
+    delivery_symbol: str | None = None
+    delivery_price: float | None = None
+    delivery_days: float | None = None
     delivery_basis_annualized: float | None = None
     delivery_cost: float | None = None  # what holding the delivery future to expiry costs or earns
 
@@ -124,7 +128,8 @@ def plan(asset: str, quote: str, size: float, exchange: str, leverage: float, ma
         funding_to_next=per_interval if market.seconds_to_funding is not None else None,
         seconds_to_funding=market.seconds_to_funding,
         open_fee=notional * market.taker_fee, close_fee=notional * market.taker_fee,
-        scenarios=scenarios, delivery_basis_annualized=delivery_basis, delivery_cost=delivery_cost)
+        scenarios=scenarios, delivery_symbol=market.delivery_symbol, delivery_price=market.delivery_price,
+        delivery_days=market.delivery_days, delivery_basis_annualized=delivery_basis, delivery_cost=delivery_cost)
 
 
 def scenario(move: float, size: float, spot: float, entry: float, side: int, liquidation: float) -> Scenario:
@@ -160,8 +165,12 @@ def render(p: HedgePlan) -> str:
         f"  fees             open {p.open_fee:,.2f} + close {p.close_fee:,.2f} {p.quote} (taker)",
     ]
     if p.delivery_basis_annualized is not None:
-        lines.append(f"  delivery future  basis {p.delivery_basis_annualized:+.2%} a year, no funding; holding it "
-                     f"to expiry {_paid(p.delivery_cost)} {abs(p.delivery_cost):,.2f} {p.quote}")
+        verb = "sell" if p.direction == "short" else "buy"
+        lines += [f"  delivery future  or {verb} {p.size:g} {p.asset} of {p.delivery_symbol or 'the future'} at "
+                  f"~{p.delivery_price:,.2f}, {p.delivery_days:,.1f} days to expiry: no funding, basis "
+                  f"{p.delivery_basis_annualized:+.2%} a year;",
+                  f"                   held to expiry it {_paid(p.delivery_cost)} "
+                  f"{abs(p.delivery_cost):,.2f} {p.quote}"]
     lines += ["", f"  {'move':>6} {'price':>12} {'spot PnL':>12} {'futures PnL':>12} {'net':>12}"]
     for s in p.scenarios:
         mark = "  liquidated" if s.liquidated else ""

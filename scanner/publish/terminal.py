@@ -27,11 +27,13 @@ from ..metadata import Metadata, format_age
 
 if TYPE_CHECKING:
     from ..config import Config
+    from ..hedging.basis import Carry
     from ..hedging.monitor import HedgeStatus
     from ..paper import PaperTrader
 
 TOP = 10  # tradeable rows shown
 TOP_SET_APART = 5  # blocked rows, and suspect rows, shown
+TOP_BASIS = 5  # (spot, perpetual) pairs shown, highest carry first
 GAP = 2  # spaces between columns
 
 
@@ -245,9 +247,10 @@ def main_quote(symbols: Iterable[str]) -> str:
 
 def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str], now: float | None = None,
            wall: float | None = None, top: int = TOP, generic: frozenset[str] = frozenset(),
-           hedges: list[HedgeStatus] | None = None) -> RenderableType:
-    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), the
-    configured hedges (a row each), feeds (``generic``: the exchanges read through ccxt, marked as
+           hedges: list[HedgeStatus] | None = None, carries: list[Carry] | None = None) -> RenderableType:
+    """The whole view: status line, opportunities (tradeable, then blocked, then suspect), basis
+    and carry (the top ``TOP_BASIS`` spot/perpetual pairs by carry), the configured hedges (a row
+    each), feeds (``generic``: the exchanges read through ccxt, marked as
     lower fidelity)."""
     now = time.monotonic() if now is None else now
     wall = time.time() if wall is None else wall
@@ -266,9 +269,26 @@ def render(engine: SpreadEngine, feeds: dict[str, FeedStats], status: list[str],
                   "deposit, not tradeable (its net leaves out the transfer). suspect: gross spread over "
                   f"{engine.config.max_gross_bps:.0f} bps, not an opportunity.", style="dim")
     parts = [title, StatusLine(status), Text(""), OpportunityTable(rows, quote, hidden), legend, Text("")]
+    if carries:
+        parts += [_basis(carries), Text("")]
     if hedges:
         parts += [_hedges(hedges), Text("")]
     return Group(*parts, _feeds(engine, feeds, now, generic))
+
+
+def _basis(carries: list[Carry]) -> Table:
+    """The pairs with the highest carry: basis both ways, the perpetual's funding per its own
+    interval, and the net carry annualised (after round-trip fees; "-" without fresh funding)."""
+    table = Table(box=None, padding=(0, GAP // 2), pad_edge=False, show_edge=False, header_style="bold")
+    for name, justify in (("basis", "left"), ("spot", "left"), ("perp", "left"), ("carry bps", "right"),
+                          ("reverse bps", "right"), ("funding", "right"), ("net /yr", "right")):
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")
+    for c in sorted(carries, key=lambda c: -c.carry_bps)[:TOP_BASIS]:
+        funding = "-" if c.funding_rate is None else f"{c.funding_rate:+.4%}/{c.funding_interval_hours:g}h"
+        net = "-" if c.net_annualized is None else f"{c.net_annualized:+.1%}"
+        table.add_row(c.asset, c.spot_exchange, c.perp_exchange, f"{c.carry_bps:+.1f}", f"{c.reverse_bps:+.1f}",
+                      funding, Text(net, "bold green" if (c.net_annualized or 0) > 0 else ""))
+    return table
 
 
 def _hedges(hedges: list[HedgeStatus]) -> Table:

@@ -72,6 +72,11 @@ class OkxFutures(FuturesVenue, Okx):
             for symbol in self.rates:
                 self.push_funding(symbol, wall_ms)
 
+    def set_funding(self, symbol: str, rate: float) -> None:
+        """Pin the rate and push it at the next tick (the funding-rate channel reports a change)."""
+        super().set_funding(symbol, rate)
+        self.next_funding = 0.0
+
     def push_funding(self, symbol: str, wall_ms: int) -> None:
         book = self.books[symbol]
         funding_time = self.next_funding_ms(book, wall_ms)
