@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from scanner.book import LIVE, BookError, OrderBook
-from scanner.exchanges.binance.futures import BinanceFutures, BinanceMarkPrice
+from scanner.exchanges.binance.futures import SNAPSHOT_PATH, BinanceFutures, BinanceMarkPrice
 from scanner.exchanges.bybit.futures import BybitFutures
 from scanner.exchanges.okx.futures import OkxFutures
 from scanner.feeds import FeedStats
@@ -79,6 +79,27 @@ def test_binance_depth_sample_follows_pu_and_a_break_is_a_gap():
     broken = dict(depth, pu=170, U=171, u=175)
     with pytest.raises(BookError) as error:
         binance.handle(orjson.dumps({"stream": "btcusdt@depth@100ms", "data": broken}), time.monotonic())
+    assert error.value.reason == "gap"
+
+
+def test_binance_first_diff_after_a_snapshot_straddles_it_then_pu_chains():
+    """Binance's rule: the first diff after a snapshot at lastUpdateId 155 has pu 149 < 155 <= u
+    160 (its pu is not 155); from then on each pu is the previous u. Checking pu == 155 there
+    resynced the book at every diff (seen in the demo: a resync per 100 ms)."""
+    binance = venue(BinanceFutures, "binance", "BTC/USDT:USDT", "BTCUSDT")
+    book = binance.books["BTC/USDT:USDT"]
+    snapshot = {"lastUpdateId": 155, "bids": [["0.0023", "5"]], "asks": [["0.0027", "5"]]}
+    binance.on_rest(SNAPSHOT_PATH, {"symbol": "BTCUSDT", "limit": 1000}, orjson.dumps(snapshot))
+    assert book.state is LIVE and book.seq == 155
+    depth = SAMPLES["binance_depth"]  # pu 149, U 157, u 160
+    binance.handle(orjson.dumps({"stream": "btcusdt@depth@100ms", "data": depth}), time.monotonic())
+    assert book.seq == 160 and book.bids.top(1) == [(0.0024, 10.0)]
+    follows = dict(depth, pu=160, U=161, u=163, b=[["0.0024", "0"]])
+    binance.handle(orjson.dumps({"stream": "btcusdt@depth@100ms", "data": follows}), time.monotonic())
+    assert book.seq == 163 and book.bids.top(1) == [(0.0023, 5.0)]
+    with pytest.raises(BookError) as error:
+        binance.handle(orjson.dumps({"stream": "btcusdt@depth@100ms", "data": dict(depth, pu=165, U=166, u=170)}),
+                       time.monotonic())
     assert error.value.reason == "gap"
 
 

@@ -35,6 +35,7 @@ class BinanceFutures(FundingFeed, Binance):
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.init_funding(())  # funding arrives on the /market connection
+        self.snapshot_ids: dict[str, int] = {}  # symbol -> lastUpdateId of the snapshot it was built on
 
     @classmethod
     def companions(cls, instruments: list[Instrument], ws_url: str, rest_url: str) -> list[Venue]:
@@ -45,9 +46,11 @@ class BinanceFutures(FundingFeed, Binance):
 
     def _on_depth(self, book: OrderBook, event: dict, received_at: float) -> None:
         """A futures diff covers every update of its book after ``pu``: the range ``pu+1..u``
-        for the shared U/u sync; on a synced book ``pu`` must be its last ``u`` exactly."""
+        for the shared U/u sync. Once a diff has been applied, the next one's ``pu`` must be its
+        ``u`` exactly; the first diff after a snapshot only has to straddle the snapshot's
+        ``lastUpdateId`` (``pu`` < it <= ``u``), which the shared range rule checks."""
         pu = event["pu"]
-        if book.state is not SYNCING and pu != book.seq:
+        if book.state is not SYNCING and pu != book.seq and book.seq != self.snapshot_ids.get(book.symbol):
             raise BookError(book.symbol, "gap", f"have {book.seq}, diff follows {pu}")
         event["U"] = pu + 1
         Binance._on_depth(self, book, event, received_at)
@@ -59,6 +62,7 @@ class BinanceFutures(FundingFeed, Binance):
         book = self.by_id.get(params.get("symbol", ""))
         if path == SNAPSHOT_PATH and book is not None:
             snapshot = orjson.loads(body)
+            self.snapshot_ids[book.symbol] = snapshot["lastUpdateId"]
             self.join_snapshot(book, snapshot["bids"], snapshot["asks"], snapshot["lastUpdateId"],
                                int(params.get("limit", SNAPSHOT_LIMIT)))
 
