@@ -103,6 +103,7 @@ class Scanner:
         self.collector.extra.append(lambda: self.stablecoins.metric_families(self.scheduler.monotonic()))
         self.collector.extra += [self.basis.metric_families, self.hedges.metric_families]
         self._dirty: set[str] = set()
+        self.stopping = False
 
     def _runners(self, exchange: str) -> list[FeedRunner]:
         """The exchange's connections: its spot feed's and, when futures are scanned there, its
@@ -228,11 +229,14 @@ class Scanner:
         tasks += [asyncio.create_task(feed.run(), name=f"generic-{feed.name}") for feed in self.generic]
         tasks.append(asyncio.create_task(self._housekeeping(live, view_interval)))
         try:
-            if duration is None:
-                await asyncio.gather(*tasks)
+            if duration is None:  # (not gather: cancelling it would stop the feeds before ``stopping`` is set)
+                done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+                for task in done:
+                    task.result()  # a task that failed stops the scanner with its error
             else:
                 await asyncio.sleep(duration)
         finally:
+            self.stopping = True  # books going down with the scanner are not carries that closed
             for task in tasks:
                 task.cancel()
             for task in tasks:
@@ -251,7 +255,10 @@ class Scanner:
             self.paper = None
 
     def _raise(self, alerts: list[OpsAlert]) -> None:
-        """Send alerts to the targets that take them (logged when there is none)."""
+        """Send alerts to the targets that take them (logged when there is none); none while
+        the scanner stops."""
+        if self.stopping:
+            return
         for alert in alerts:
             if self.alerter is not None:
                 self.alerter.raise_alert(alert, self.alerter.clock())

@@ -124,7 +124,7 @@ def test_basis_alerts_open_over_the_threshold_and_close_with_hysteresis():
     state = funding(perp, 0.0001, 8)
     e = engine([spot, perp], {("b", perp.symbol): state}, basis_open_annualized=0.05, basis_close_annualized=0.02)
     [opened] = e.on_book(perp)
-    assert opened.type == "basis.opened" and opened.key == "BTC/a/b"
+    assert opened.type == "basis.opened" and opened.key == "b BTC/USDT:USDT"
     assert e.on_book(spot) == []  # once per episode
     state.rate = 0.00005  # 30 days: 0.001 + 0.0045 - 0.003 = 0.0025 -> 3.04 % a year: between the thresholds
     assert e.sweep() == []
@@ -139,6 +139,21 @@ def test_basis_alerts_open_over_the_threshold_and_close_with_hysteresis():
     assert (payload["spot_fee_rate"], payload["perp_fee_rate"]) == (0.001, 0.0005)
     assert payload["round_trip_fees"] == pytest.approx(0.003) and payload["carry_bps"] == pytest.approx(10.0)
     assert payload["net_annualized"] == pytest.approx(0.007 * 365 / 30) and payload["detected_at"].endswith("Z")
+
+
+def test_one_basis_alert_per_perpetual_naming_its_best_spot_leg():
+    """Five spot exchanges against one perpetual: a funding rise is one basis.opened (the
+    cheapest spot ask), not five; the metrics still price every pair."""
+    perp = book("p", "BTC/USDT:USDT", "60060", "60070")
+    spots = [book(name, "BTC/USDT", "59980", ask) for name, ask in
+             (("a", "60000"), ("b", "59990"), ("c", "60010"), ("d", "60005"), ("e", "59995"))]
+    state = funding(perp, 0.0, 8)
+    e = engine([*spots, perp], {("p", perp.symbol): state}, basis_open_annualized=0.05)
+    assert e.sweep() == []
+    state.rate = 0.0001
+    [opened] = e.sweep()
+    assert opened.data["spot_exchange"] == "b" and "buy BTC/USDT on b" in opened.detail
+    assert len(e.carries(NOW)) == 5
 
 
 def test_a_stale_funding_closes_an_open_basis():

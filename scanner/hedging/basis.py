@@ -4,7 +4,8 @@ fees, delivery futures' basis to expiry, and perpetual-vs-perpetual funding spre
 
 Event-driven like the spread engine: `BasisEngine.on_book` re-prices the (spot, perp) pairs of
 the book that changed and raises ``basis.opened`` / ``basis.closed`` when the net annualised carry
-crosses ``[hedging] basis_open_annualized`` (closing below ``basis_close_annualized``: hysteresis).
+crosses ``[hedging] basis_open_annualized`` (closing below ``basis_close_annualized``: hysteresis),
+one alert per perpetual naming its best spot leg (not one per spot exchange).
 Metrics are read at scrape time from the books as they are. Only usable books and fresh funding
 count: a figure whose inputs are stale is absent, never 0.
 
@@ -122,11 +123,18 @@ class BasisEngine:
         self.perp_pairs = [(a, b) for a, b in itertools.permutations(perps, 2)
                            if a.exchange != b.exchange and a.instrument.base == b.instrument.base
                            and a.instrument.quote == b.instrument.quote]
-        self.by_symbol: dict[str, list[tuple[OrderBook, OrderBook]]] = {}  # symbol of a leg -> its pairs
-        for pair in self.pairs:
-            for book in pair:
-                self.by_symbol.setdefault(book.symbol, []).append(pair)
-        self.open: dict[tuple[str, str, str], Carry] = {}  # (asset, spot exchange, perp exchange) -> carry at open
+        # alerts go by perpetual: (asset, perp exchange, perp symbol) -> its pairs, one per spot
+        # book; the best of them speaks for the group (one funding move is one alert per
+        # perpetual, not one per spot exchange)
+        self.groups: dict[tuple[str, str, str], list[tuple[OrderBook, OrderBook]]] = {}
+        for spot, perp in self.pairs:
+            self.groups.setdefault((perp.instrument.base, perp.exchange, perp.symbol), []).append((spot, perp))
+        self.by_symbol: dict[str, set[tuple[str, str, str]]] = {}  # symbol of a leg -> the groups it is in
+        for key, pairs in self.groups.items():
+            for pair in pairs:
+                for book in pair:
+                    self.by_symbol.setdefault(book.symbol, set()).add(key)
+        self.open: dict[tuple[str, str, str], Carry] = {}  # group -> carry at open
 
     @property
     def watches(self) -> frozenset[str]:
@@ -139,12 +147,12 @@ class BasisEngine:
 
     def update(self, symbol: str) -> list[OpsAlert]:
         """Re-price the pairs with a leg of ``symbol``."""
-        pairs = self.by_symbol.get(symbol)
-        return self._observe(pairs, self.clock()) if pairs else []
+        groups = self.by_symbol.get(symbol)
+        return self._observe(groups, self.clock()) if groups else []
 
     def sweep(self) -> list[OpsAlert]:
         """Re-price every pair (funding moves without a book update; books go stale)."""
-        return self._observe(self.pairs, self.clock())
+        return self._observe(self.groups, self.clock())
 
     def carries(self, now: float) -> list[Carry]:
         """Every pair whose two books are usable, priced now."""
@@ -157,11 +165,16 @@ class BasisEngine:
         return carry(spot, perp, state, self.costs.taker_fee(spot.instrument), self.costs.taker_fee(perp.instrument),
                      self.config.horizon_days)
 
-    def _observe(self, pairs: list[tuple[OrderBook, OrderBook]], now: float) -> list[OpsAlert]:
+    def best(self, key: tuple[str, str, str], now: float) -> Carry | None:
+        """The group's best net carry priced now (None: no pair has a net figure)."""
+        priced = [c for c in (self.price(s, p, now) for s, p in self.groups[key]) if c is not None
+                  and c.net_annualized is not None]
+        return max(priced, key=lambda c: c.net_annualized, default=None)
+
+    def _observe(self, groups: Iterable[tuple[str, str, str]], now: float) -> list[OpsAlert]:
         alerts = []
-        for spot, perp in pairs:
-            key = (spot.instrument.base, spot.exchange, perp.exchange)
-            c = self.price(spot, perp, now)
+        for key in groups:
+            c = self.best(key, now)
             net = None if c is None else c.net_annualized
             was = self.open.get(key)
             if was is None and net is not None and net >= self.config.basis_open_annualized:
@@ -184,7 +197,7 @@ class BasisEngine:
             detail = f"{c.asset} carry ({route}) fell to {c.net_annualized:+.2%} a year net"
         data = {**c.as_dict(), "threshold_annualized": self.config.basis_open_annualized,
                 "close_threshold_annualized": self.config.close_threshold, "stale": stale}
-        return OpsAlert(type_, detail, exchange=c.perp_exchange, key="/".join(key), data=data)
+        return OpsAlert(type_, detail, exchange=c.perp_exchange, key=f"{key[1]} {key[2]}", data=data)
 
     def delivery_bases(self, now: float, wall: float) -> list[tuple[OrderBook, OrderBook, float]]:
         """(spot, delivery, simple annualised basis to expiry) of usable pairs: the future's bid
