@@ -7,6 +7,7 @@ import errno
 import logging
 import math
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Coroutine, NoReturn
 
@@ -371,6 +372,10 @@ def _toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table (list entries: [[hedges]], [[hedging.tiers.*]]); unset keys left out
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None) + "}"
+    if isinstance(value, datetime):
+        return value.isoformat()
     return repr(value)
 
 
