@@ -65,7 +65,7 @@ class Scanner:
         self.basis = BasisEngine(self.store.books.values(), self.funding, self.costs, config.hedging,
                                  clock=self.scheduler.monotonic, wall_clock=self.scheduler.wall)
         self.hedges = HedgeMonitor(config.hedges, self.store.books, self.funding, self.costs, config.hedging,
-                                   clock=self.scheduler.monotonic)
+                                   metadata, clock=self.scheduler.monotonic)
         if not live:  # replay: the same recording gives the same ids (and paper trade ids)
             ids = itertools.count(1)
             self.engine.new_id = lambda: f"replay-{next(ids):08d}"

@@ -7,6 +7,7 @@ import errno
 import logging
 import math
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Coroutine, NoReturn
 
@@ -153,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="short: hedge spot you hold (default); long: hedge a purchase you plan")
     hedge.add_argument("--quote", type=asset, default="USDT", help="settlement currency (default USDT)")
     hedge.add_argument("--config", type=Path, help="TOML config: exchange URLs (e.g. the simulator's) and fees for"
-                                                   " live prices")
+                                                   " live prices, [hedging.tiers] maintenance tiers")
     hedge.add_argument("--wait", type=positive, default=5.0, help="seconds to wait for live prices (default 5)")
     hedge.add_argument("--price", type=positive,
                        help="offline: spot and mark price to plan at (default: live prices from the exchange's feeds)")
@@ -371,6 +372,10 @@ def _toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):  # an inline table (list entries: [[hedges]], [[hedging.tiers.*]]); unset keys left out
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items() if v is not None) + "}"
+    if isinstance(value, datetime):
+        return value.isoformat()
     return repr(value)
 
 
@@ -431,14 +436,19 @@ def cmd_hedge(args: argparse.Namespace) -> int:
     import orjson
 
     from .hedging.plan import plan, render
+    from .hedging.tiers import tiers_for
+    from .instruments import MarketType, unified_symbol
 
     if args.margin_mode == "cross" and args.collateral is None:
         raise UserError("--margin-mode cross needs --collateral (the quote backing the position)")
     if (args.delivery_price is None) != (args.delivery_days is None):
         raise UserError("--delivery-price and --delivery-days go together")
-    market = _offline_market(args) if args.price is not None else _live_market(args)
+    config = load_config(args.config)
+    metadata = _load_metadata(config)
+    market = _offline_market(args) if args.price is not None else _live_market(args, config, metadata)
+    perp = unified_symbol(MarketType.PERP, args.asset, args.quote, args.quote)
     result = plan(args.asset, args.quote, args.spot, args.exchange, args.leverage, market, args.direction,
-                  args.margin_mode, args.collateral)
+                  args.margin_mode, args.collateral, tiers_for(args.exchange, perp, metadata, config.hedging))
     print(orjson.dumps(result.as_dict(), option=orjson.OPT_INDENT_2).decode() if args.json else render(result))
     return 0
 
@@ -454,7 +464,7 @@ def _offline_market(args: argparse.Namespace) -> Market:
                   delivery_price=args.delivery_price, delivery_days=args.delivery_days)
 
 
-def _live_market(args: argparse.Namespace) -> Market:
+def _live_market(args: argparse.Namespace, config: Config, metadata: Metadata) -> Market:
     """The market from a few seconds of the exchange's spot, perpetual and delivery feeds."""
     from .hedging.live import fetch_market
 
@@ -463,9 +473,8 @@ def _live_market(args: argparse.Namespace) -> Market:
                                         ("--delivery-price", args.delivery_price)) if value is not None]
     if offline:
         raise UserError(f"{offline[0]} is for offline plans; pass --price with it")
-    config = load_config(args.config)
     fee = None if args.fee_bps is None else args.fee_bps / 1e4
-    return run_async(fetch_market(config, _load_metadata(config), args.exchange, args.asset, args.quote,
+    return run_async(fetch_market(config, metadata, args.exchange, args.asset, args.quote,
                                   args.direction, args.wait, fee))
 
 

@@ -119,14 +119,30 @@ class StablecoinsConfig:
 
 
 @dataclass
+class TierConfig:
+    """One maintenance tier of ``[[hedging.tiers.<exchange>]]``: positions whose size (Binance,
+    Bybit: notional in the quote; OKX: base units) is in [floor, cap) keep ``mmr`` of their
+    notional as maintenance margin, less ``deduction`` (quote)."""
+
+    symbol: str = ""  # the perpetual, e.g. "BTC/USDT:USDT"; empty: every perpetual of the exchange
+    floor: float = 0.0
+    cap: float | None = None  # none: no upper bound (the last tier)
+    mmr: float = 0.0
+    deduction: float | None = None  # none: the one that keeps maintenance continuous (Binance's cum rule)
+    max_leverage: float = 0.0
+
+
+@dataclass
 class HedgingConfig:
-    """Basis and carry (`scanner.hedging.basis`) and the hedge monitor's timing."""
+    """Basis and carry (`scanner.hedging.basis`), the hedge monitor's timing and maintenance tiers
+    overriding the metadata's (`scanner.hedging.tiers.tiers_for`)."""
 
     horizon_days: float = 30.0  # how long a carry position is held: round-trip fees spread over it
     basis_open_annualized: float = 0.10  # net annualised carry at which basis.opened is sent
     basis_close_annualized: float | None = None  # ... and below which basis.closed (default: half the open)
     funding_max_age_seconds: float = 120.0  # funding reported longer ago than this is stale: no figure
     leg_missing_seconds: float = 30.0  # a leg gone this long raises hedge.leg_missing
+    tiers: dict[str, list[TierConfig]] = field(default_factory=dict)  # exchange -> tiers, in order
 
     @property
     def close_threshold(self) -> float:
@@ -513,6 +529,37 @@ def _check_hedging(hedging: HedgingConfig, problems: list[str]) -> None:
     if hedging.close_threshold > hedging.basis_open_annualized:
         problems.append(f"'hedging.basis_close_annualized' ({hedging.close_threshold}) must not be over"
                         f" 'hedging.basis_open_annualized' ({hedging.basis_open_annualized})")
+    for exchange, entries in hedging.tiers.items():
+        _check_tiers(exchange, entries, problems)
+
+
+def _check_tiers(exchange: str, entries: list[TierConfig], problems: list[str]) -> None:
+    """One line per problem of an exchange's ``[[hedging.tiers.<exchange>]]`` entries."""
+    where = f"hedging.tiers.{exchange}"
+    if exchange not in HEDGE_EXCHANGES:
+        problems.append(f"'{where}': unknown exchange; tiers are for {', '.join(HEDGE_EXCHANGES)}"
+                        " (the exchanges whose liquidation formula arbscan knows)")
+        return
+    tables: dict[str, list[tuple[int, TierConfig]]] = {}
+    for i, entry in enumerate(entries):
+        tables.setdefault(entry.symbol, []).append((i, entry))
+        if entry.symbol and (_symbol_problem(entry.symbol) or parse_symbol(entry.symbol).type is not MarketType.PERP):
+            problems.append(f"'{where}[{i}].symbol': {entry.symbol!r} is not a perpetual like 'BTC/USDT:USDT'")
+        if not 0 < entry.mmr < 1:
+            problems.append(f"'{where}[{i}].mmr' must be between 0 and 1 (a ratio: 0.005 is 0.5 %)")
+        if entry.cap is not None and entry.cap <= entry.floor:
+            problems.append(f"'{where}[{i}].cap' ({entry.cap:g}) must be over its floor ({entry.floor:g})")
+    for table in tables.values():
+        previous: TierConfig | None = None
+        for i, entry in table:
+            expected = 0.0 if previous is None else previous.cap
+            if previous is not None and previous.cap is None:
+                problems.append(f"'{where}[{i}]' follows a tier without a cap; only the last tier of a table may"
+                                " leave 'cap' out")
+            elif entry.floor != expected:
+                problems.append(f"'{where}[{i}].floor' is {entry.floor:g}, expected {expected:g} (tiers of one symbol"
+                                " start at 0, in increasing order, each floor the previous tier's cap)")
+            previous = entry
 
 
 def _check_hedge(hedge: HedgeConfig, where: str, problems: list[str]) -> None:

@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterable, Mapping
 
 import orjson
 
+from .hedging.margin import Tier
+from .hedging.tiers import with_deductions
 from .instruments import Instrument, MarketType, parse_symbol
 
 log = logging.getLogger(__name__)
@@ -61,11 +63,14 @@ class MetadataError(ValueError):
 @dataclass(frozen=True, slots=True)
 class MarketInfo:
     """One market: its `Instrument` (ids, tick and lot increments, minimum notional, contract
-    size), its taker fee as a fraction (0.001 = 10 bps) and whether it trades."""
+    size), its taker fee as a fraction (0.001 = 10 bps), whether it trades and, for a perpetual,
+    its maintenance-margin tiers (`Tier`: OKX sized in base units, others in notional; empty:
+    unknown)."""
 
     instrument: Instrument
     taker_fee: float
     active: bool
+    tiers: tuple[Tier, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +325,9 @@ def _market_to_dict(market: MarketInfo) -> dict[str, Any]:
            "amount_step": i.lot, "min_notional": i.min_notional, "active": market.active}
     if not i.is_spot:
         doc.update(type=i.type.value, settle=i.settle, contract_size=i.contract_size, expiry=i.expiry)
+    if market.tiers:  # an unbounded cap is stored as null
+        doc["tiers"] = [{"floor": t.floor, "cap": None if t.cap == float("inf") else t.cap, "mmr": t.mmr,
+                         "deduction": t.deduction, "max_leverage": t.max_leverage} for t in market.tiers]
     return doc
 
 
@@ -330,7 +338,10 @@ def _market_from_dict(exchange: str, m: dict[str, Any]) -> MarketInfo:
         None if m.get("settle") is None else str(m["settle"]), str(m["id"]),
         float(m.get("contract_size", 1.0)), _opt_float(m.get("price_tick")), _opt_float(m.get("amount_step")),
         _opt_float(m.get("min_notional")), None if expiry is None else int(expiry))
-    return MarketInfo(instrument, float(m["taker_fee"]), bool(m.get("active", True)))
+    tiers = tuple(Tier(float(t["floor"]), float("inf") if t.get("cap") is None else float(t["cap"]), float(t["mmr"]),
+                       float(t.get("deduction") or 0.0), float(t.get("max_leverage") or 0.0))
+                  for t in m.get("tiers") or ())
+    return MarketInfo(instrument, float(m["taker_fee"]), bool(m.get("active", True)), tiers)
 
 
 def _exchange_from_dict(exchange: str, doc: dict[str, Any]) -> ExchangeMetadata:
@@ -479,7 +490,8 @@ async def _fetch_exchange(name: str, symbols: list[str] | None, previous: Exchan
         await ex.load_markets()  # without keys: bad keys must not cost us the public markets
         if use_keys:
             secrets = _apply_env_keys(ex, name)
-        markets = _markets(ex, name, symbols, outcome.warnings)
+        markets = await _with_tiers(ex, name, _markets(ex, name, symbols, outcome.warnings), previous,
+                                    keyed=bool(secrets), warnings=outcome.warnings)
         assets = sorted({a for m in markets.values() for a in (m.instrument.base, m.instrument.quote)})
         currencies = await _currencies(ex, keyed=bool(secrets), warnings=outcome.warnings)
         networks = _networks(name, assets, currencies, previous, outcome.warnings)
@@ -551,6 +563,56 @@ def _market_info(ex: Any, name: str, market: dict[str, Any]) -> MarketInfo:
         _increment(ex, precision.get("amount")), _opt_float(cost.get("min")),
         None if kind is not MarketType.DELIVERY or expiry is None else int(expiry) // 1000)
     return MarketInfo(instrument, float(taker), market.get("active") is not False)
+
+
+KEYED_TIERS = ("binance",)  # tiers behind a signed endpoint (Binance's leverageBracket is USER_DATA)
+CONTRACT_SIZED_TIERS = ("okx",)  # ccxt gives these tiers' bounds in contracts (OKX minSz/maxSz)
+
+
+async def _with_tiers(ex: Any, name: str, markets: dict[str, MarketInfo], previous: ExchangeMetadata | None,
+                      keyed: bool, warnings: list[str]) -> dict[str, MarketInfo]:
+    """Each perpetual with its maintenance tiers from ccxt where the exchange publishes them (with
+    keys where it needs them); the previous tiers where that is not possible or fails."""
+    import ccxt
+
+    perps = [symbol for symbol, m in markets.items() if m.instrument.type is MarketType.PERP]
+    fetchable = bool(ex.has.get("fetchMarketLeverageTiers")) and (keyed or name not in KEYED_TIERS)
+    if perps and not fetchable and name in KEYED_TIERS:
+        warnings.append(f"maintenance tiers need ARBSCAN_{name.upper()}_API_KEY and _SECRET; kept the previous ones")
+    result, failed = dict(markets), []
+    for symbol in perps:
+        tiers: tuple[Tier, ...] = ()
+        if fetchable:
+            try:
+                tiers = _ccxt_tiers(name, await ex.fetch_market_leverage_tiers(symbol), markets[symbol].instrument)
+            except (ccxt.BaseError, MetadataError, ValueError, TypeError, KeyError) as exc:
+                failed.append(f"{symbol} ({type(exc).__name__}: {_one_line(exc)[:120]})")
+        if not tiers and previous is not None and symbol in previous.markets:
+            tiers = previous.markets[symbol].tiers
+        result[symbol] = replace(markets[symbol], tiers=tiers)
+    if failed:
+        warnings.append(f"no maintenance tiers for {'; '.join(failed)}; kept the previous ones")
+    return result
+
+
+def _ccxt_tiers(name: str, rows: list[dict[str, Any]], instrument: Instrument) -> tuple[Tier, ...]:
+    """ccxt leverage tiers as `Tier`s: contiguous from 0 (each floor the previous cap), OKX's
+    contract counts in base units, Binance's ``cum`` / Bybit's ``mmDeduction`` as the deduction
+    (derived where absent, `with_deductions`)."""
+    scale = instrument.contract_size if name in CONTRACT_SIZED_TIERS else 1.0
+    table, floor = [], 0.0
+    for row in sorted(rows, key=lambda r: float(r.get("maxNotional") or "inf")):
+        cap, mmr = row.get("maxNotional"), row.get("maintenanceMarginRate")
+        if cap is None or mmr is None or not 0 < float(mmr) < 1:
+            raise MetadataError(f"tier {row.get('tier')} has no cap or no maintenance rate in (0, 1)")
+        info = row.get("info") or {}
+        deduction = info.get("cum", info.get("mmDeduction"))
+        table.append((floor, float(cap) * scale, float(mmr), None if deduction in (None, "") else float(deduction),
+                      float(row.get("maxLeverage") or 0.0)))
+        floor = float(cap) * scale
+    if not table:
+        raise MetadataError("the exchange returned no tiers")
+    return with_deductions(name, table)
 
 
 def _increment(ex: Any, precision: Any) -> float | None:

@@ -198,12 +198,15 @@ def okx_currencies() -> dict:
 
 
 class FakeExchanges:
-    """factory(name) -> a real ``ccxt.async_support`` exchange with fetch_markets / fetch_currencies
-    replaced by offline data; fetch_currencies answers only with credentials, like the real ones."""
+    """factory(name) -> a real ``ccxt.async_support`` exchange with fetch_markets / fetch_currencies /
+    fetch_market_leverage_tiers replaced by offline data; fetch_currencies answers only with
+    credentials, like the real ones; tiers not given (or given as an exception) fail."""
 
     def __init__(self, markets: dict[str, list[dict]], currencies: dict[str, dict] | None = None,
-                 failing: dict[str, Exception] | None = None):
+                 failing: dict[str, Exception] | None = None, tiers: dict[str, dict[str, object]] | None = None):
         self.markets, self.currencies, self.failing = markets, currencies or {}, failing or {}
+        self.tiers = tiers or {}
+        self.tier_calls: list[tuple[str, str]] = []
         self.closed: list[str] = []
         self.created: dict[str, ccxt_async.Exchange] = {}
 
@@ -218,6 +221,13 @@ class FakeExchanges:
         async def fetch_currencies(params={}):
             return copy.deepcopy(self.currencies.get(name, {})) if ex.check_required_credentials(False) else {}
 
+        async def fetch_market_leverage_tiers(symbol, params={}):
+            self.tier_calls.append((name, symbol))
+            answer = self.tiers.get(name, {}).get(symbol, ccxt.NetworkError("no tiers in this fake"))
+            if isinstance(answer, Exception):
+                raise answer
+            return copy.deepcopy(answer)
+
         async def no_network(*args, **kwargs):
             raise AssertionError(f"{name} tried to reach the network")
 
@@ -225,6 +235,7 @@ class FakeExchanges:
             self.closed.append(name)
 
         ex.fetch_markets, ex.fetch_currencies, ex.fetch, ex.close = fetch_markets, fetch_currencies, no_network, close
+        ex.fetch_market_leverage_tiers = fetch_market_leverage_tiers
         self.created[name] = ex
         return ex
 

@@ -16,11 +16,18 @@ and unknown transfer paths are exercised:
 Kraken and Coinbase publish no per-network withdrawal data, and Gate's and Bitget's need an API
 key, so they carry markets only (Gate's taker fee: 0.2%, its regular-account spot tier as ccxt
 lists it; Bitget's 0.1%).
+
+The perpetuals' maintenance-margin tiers (``PERP_TIERS``) are hand-compiled approximations too:
+BTC and ETH from the worked values of reference/perpetuals.md (Binance's FAQ brackets and its
+ETHUSDT sample bracket, OKX's and Bybit's example rates), the others rounded typical tables.
+`arbscan markets refresh` replaces them with the exchange's own (OKX, Bybit; Binance with keys).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
+from scanner.hedging.margin import Tier
+from scanner.hedging.tiers import with_deductions
 from scanner.instruments import Instrument
 from scanner.metadata import ExchangeMetadata, MarketInfo, Metadata, NetworkInfo, Status
 
@@ -185,6 +192,37 @@ FUTURES: dict[str, dict[str, tuple[str, float, float, float, float | None]]] = {
     },
 }
 
+# Perpetual: maintenance tiers as (cap, maintenance margin rate, max leverage) rows, floors
+# contiguous from 0, the last cap None (unbounded); deductions derived (Binance's cum rule:
+# 50 at 50k and 1,300 at 250k for Binance BTC, as its FAQ). Binance and Bybit caps are notional
+# in USDT, OKX caps base units (contracts x ctVal, as `scanner.hedging.margin.Tier` sizes OKX).
+PERP_TIERS: dict[str, dict[str, tuple[tuple[float | None, float, float], ...]]] = {
+    "binance": {
+        "BTC/USDT:USDT": ((50_000, 0.004, 125), (250_000, 0.005, 100), (None, 0.01, 50)),
+        "ETH/USDT:USDT": ((10_000, 0.0065, 75), (100_000, 0.01, 50), (None, 0.02, 25)),
+        "SOL/USDT:USDT": ((10_000, 0.01, 50), (100_000, 0.02, 25), (None, 0.05, 10)),
+        "XRP/USDT:USDT": ((10_000, 0.01, 50), (100_000, 0.02, 25), (None, 0.05, 10)),
+        "BNB/USDT:USDT": ((10_000, 0.01, 50), (100_000, 0.02, 25), (None, 0.05, 10)),
+        "DOGE/USDT:USDT": ((10_000, 0.01, 50), (100_000, 0.02, 25), (None, 0.05, 10)),
+    },
+    "okx": {
+        "BTC/USDT:USDT": ((20, 0.004, 100), (50, 0.006, 75), (None, 0.01, 50)),
+        "ETH/USDT:USDT": ((500, 0.005, 100), (1_000, 0.008, 50), (None, 0.015, 25)),
+        "SOL/USDT:USDT": ((5_000, 0.01, 50), (None, 0.02, 25)),
+        "XRP/USDT:USDT": ((500_000, 0.01, 50), (None, 0.02, 25)),
+        "BNB/USDT:USDT": ((1_000, 0.01, 50), (None, 0.02, 25)),
+        "DOGE/USDT:USDT": ((5_000_000, 0.01, 50), (None, 0.02, 25)),
+    },
+    "bybit": {
+        "BTC/USDT:USDT": ((2_000_000, 0.005, 100), (None, 0.01, 50)),
+        "ETH/USDT:USDT": ((1_000_000, 0.01, 50), (None, 0.015, 25)),
+        "SOL/USDT:USDT": ((200_000, 0.01, 50), (None, 0.02, 25)),
+        "XRP/USDT:USDT": ((200_000, 0.01, 50), (None, 0.02, 25)),
+        "BNB/USDT:USDT": ((200_000, 0.01, 50), (None, 0.02, 25)),
+        "DOGE/USDT:USDT": ((200_000, 0.01, 50), (None, 0.02, 25)),
+    },
+}
+
 O, C, U = Status.OPEN, Status.CLOSED, Status.UNKNOWN
 
 # asset: [(unified network, withdrawal fee in asset units, withdraw, deposit)]
@@ -292,11 +330,21 @@ def snapshot() -> Metadata:
 
 
 def futures_markets(exchange: str) -> dict[str, MarketInfo]:
-    """The ``FUTURES`` rows of ``exchange`` as markets."""
+    """The ``FUTURES`` rows of ``exchange`` as markets (perpetuals with their ``PERP_TIERS``)."""
     return {symbol: MarketInfo(Instrument.of(exchange, symbol, id_, contract_size=float(size), tick=tick,
                                              lot=step, min_notional=None if floor is None else float(floor)),
-                               FUTURES_TAKER[exchange], True)
+                               FUTURES_TAKER[exchange], True, perp_tiers(exchange, symbol))
             for symbol, (id_, size, tick, step, floor) in FUTURES.get(exchange, {}).items()}
+
+
+def perp_tiers(exchange: str, symbol: str) -> tuple[Tier, ...]:
+    """The ``PERP_TIERS`` rows of one perpetual as tiers (none for a delivery future)."""
+    rows, floor, table = PERP_TIERS.get(exchange, {}).get(symbol, ()), 0.0, []
+    for cap, mmr, leverage in rows:
+        upper = float("inf") if cap is None else float(cap)
+        table.append((floor, upper, mmr, None, float(leverage)))
+        floor = upper
+    return with_deductions(exchange, table)
 
 
 if __name__ == "__main__":

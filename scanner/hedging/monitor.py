@@ -4,7 +4,8 @@ Marks: spot legs at their book's mid; the perpetual at its exchange's mark price
 liquidation is triggered by) while its funding report is fresh, else at its book's mid.
 Liquidation price, and the margin that restores ``min_liquidation_distance``, come from the
 exchange's own isolated formula (`scanner.hedging.plan.liquidation_price`; a cross-margin leg
-is treated as isolated with its configured collateral).
+is treated as isolated with its configured collateral) and the perpetual's tiers
+(`scanner.hedging.tiers.tiers_for`: config override, metadata, built-in defaults).
 
 Funding accumulated since entry is an estimate: every funding time since the entry is paid at
 the rate (and mark) the monitor last saw before it; funding times before the monitor first saw
@@ -27,10 +28,12 @@ from ..instruments import MarketType, parse_symbol, unified_symbol
 from .basis import usable_funding
 from .funding import FundingState
 from .margin import LONG, SHORT, Tier, funding_payment
-from .plan import DEFAULT_TIERS, liquidation_price
+from .plan import liquidation_price
+from .tiers import tiers_for
 
 if TYPE_CHECKING:
     from ..engine.costs import CostModel
+    from ..metadata import Metadata
 
 Books = Mapping[tuple[str, str], OrderBook]
 Funding = Mapping[tuple[str, str], FundingState]
@@ -110,14 +113,14 @@ class HedgeMonitor:
     """Marks every configured hedge and raises its alerts (edge-triggered, with hysteresis)."""
 
     def __init__(self, hedges: Sequence[HedgeConfig], books: Books, funding: Funding, costs: CostModel,
-                 config: HedgingConfig, tiers: Mapping[str, Sequence[Tier]] = DEFAULT_TIERS,
+                 config: HedgingConfig, metadata: Metadata | None = None,
                  clock: Callable[[], float] = time.monotonic):
         self.hedges = list(hedges)
         self.books = books
         self.funding = funding
         self.costs = costs
         self.config = config
-        self.tiers = tiers
+        self.tiers = {h.name: tiers_for(h.perp.exchange, h.perp.symbol, metadata, config).tiers for h in self.hedges}
         self.clock = clock
         self.accrued = {h.name: _Funding() for h in self.hedges}
         self.episodes = {h.name: _Episodes() for h in self.hedges}
@@ -146,7 +149,7 @@ class HedgeMonitor:
         liq = distance = add = None
         funding_next = None
         if mark is not None and size:
-            tiers = self.tiers.get(perp.exchange, DEFAULT_TIERS[perp.exchange])
+            tiers = self.tiers[hedge.name]
             fee = self.costs.taker_fee(perp_book.instrument) if perp_book is not None else 0.0
             liq = liquidation_price(perp.exchange, side, size, perp.entry_price, perp.leverage, perp.margin, tiers, fee)[0]
             distance = -side * (liq - mark) / mark if liq > 0 else math.inf

@@ -10,18 +10,10 @@ from .margin import (
     EXCHANGES, LONG, SHORT, Tier, binance_liquidation, bybit_liquidation, funding_per_day, funding_payment,
     okx_liquidation, tier_for,
 )
+from .tiers import BUILTIN, DEFAULT_TIERS, Tiers
 
 SCENARIO_MOVES = (-0.20, -0.10, -0.05, 0.05, 0.10, 0.20)
 
-# Maintenance tiers used when neither the metadata nor the config gives the exchange's own: the
-# worked tiers of each exchange's documentation (Binance's FAQ; OKX and Bybit base tiers). They are
-# approximations; set [hedging.tiers.<exchange>] to the exchange's current table.
-DEFAULT_TIERS: dict[str, tuple[Tier, ...]] = {
-    "binance": (Tier(0, 50_000, 0.004, 0, 125), Tier(50_000, 250_000, 0.005, 50, 100),
-                Tier(250_000, float("inf"), 0.01, 1_300, 50)),
-    "okx": (Tier(0, float("inf"), 0.004, 0, 100),),
-    "bybit": (Tier(0, 2_000_000, 0.005, 0, 100), Tier(2_000_000, float("inf"), 0.01, 10_000, 50)),
-}
 SUPPORTED = EXCHANGES
 
 
@@ -65,6 +57,7 @@ class HedgePlan:
     liquidation_price: float
     liquidation_distance: float  # ratio of the entry, toward liquidation
     maintenance_rate: float
+    tiers_origin: str  # where the maintenance tiers came from (`scanner.hedging.tiers.tiers_for`)
     funding_rate: float
     funding_interval_hours: float
     funding_per_day: float  # paid (negative: received)
@@ -102,16 +95,16 @@ def liquidation_price(exchange: str, side: int, size: float, entry: float, lever
 
 def plan(asset: str, quote: str, size: float, exchange: str, leverage: float, market: Market,
          direction: str = "short", margin_mode: str = "isolated", collateral: float | None = None,
-         tiers: Sequence[Tier] | None = None) -> HedgePlan:
+         tiers: Tiers | None = None) -> HedgePlan:
     """The hedge of ``size`` ``asset``: a perpetual position of the same size opened at the
     mark price. ``collateral`` (cross margin) is what backs the position instead of
-    notional/leverage."""
+    notional/leverage. ``tiers``: the perpetual's (`tiers_for`); the built-in defaults without."""
     side = SHORT if direction == "short" else LONG
-    tiers = tuple(tiers or DEFAULT_TIERS[exchange])
+    tiers = tiers or Tiers(DEFAULT_TIERS[exchange], BUILTIN)
     entry = market.mark
     notional = size * entry
     margin = notional / leverage if collateral is None else collateral
-    liq, mmr = liquidation_price(exchange, side, size, entry, leverage, margin, tiers, market.taker_fee)
+    liq, mmr = liquidation_price(exchange, side, size, entry, leverage, margin, tiers.tiers, market.taker_fee)
     distance = (liq - entry) / entry * side * -1.0 if liq > 0 else float("inf")
     per_interval = funding_payment(size, market.mark, market.funding_rate, side)
     scenarios = [scenario(move, size, market.spot, entry, side, liq) for move in SCENARIO_MOVES]
@@ -122,7 +115,7 @@ def plan(asset: str, quote: str, size: float, exchange: str, leverage: float, ma
     return HedgePlan(
         asset=asset, quote=quote, exchange=exchange, direction=direction, size=size, entry=entry,
         notional=notional, leverage=leverage, margin_mode=margin_mode, margin=margin,
-        liquidation_price=liq, liquidation_distance=distance, maintenance_rate=mmr,
+        liquidation_price=liq, liquidation_distance=distance, maintenance_rate=mmr, tiers_origin=tiers.origin,
         funding_rate=market.funding_rate, funding_interval_hours=market.funding_interval_hours,
         funding_per_day=funding_per_day(size, market.mark, market.funding_rate, side, market.funding_interval_hours),
         funding_to_next=per_interval if market.seconds_to_funding is not None else None,
@@ -158,6 +151,7 @@ def render(p: HedgePlan) -> str:
         f"  margin           {p.margin:,.2f} {p.quote}",
         f"  liquidation      {p.liquidation_price:,.2f} ({abs(p.liquidation_distance):.2%} {side_word} the entry, "
         f"{abs(p.liquidation_price - p.entry):,.2f} {p.quote} away; maintenance {p.maintenance_rate:.2%})",
+        f"  tiers            {p.tiers_origin}",
         f"  funding          {p.funding_rate:+.4%} per {p.funding_interval_hours:g} h: "
         f"{_paid(p.funding_per_day)} {abs(p.funding_per_day):,.2f} {p.quote} per day"
         + (f", {_paid(p.funding_to_next)} {abs(p.funding_to_next):,.2f} at the next funding time"
