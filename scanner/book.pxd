@@ -3,6 +3,27 @@
 cdef double parse_number(object text) except? -1.0
 
 
+cdef inline Py_ssize_t find_key(const double* keys, Py_ssize_t count, double key) noexcept:
+    """Index of the first (worst) of ``count`` descending ``keys`` that is not above ``key``:
+    the keys before it are worse, those from it on are ``key`` or better. Searched from the
+    best end (most changes are near the top): steps of 1, 2, 4... levels, then halving within
+    the last step, so a level ``d`` from the best costs about 2 log2(d) reads, all near the
+    top. Inline: shared by the book's sides and the compiled modules that mirror them."""
+    cdef Py_ssize_t lo = 0, hi = count, step = 1, mid
+    while step <= hi and keys[hi - step] <= key:
+        hi -= step  # the keys from ``hi`` on are ``key`` or better
+        step <<= 1
+    if step <= hi:
+        lo = hi - step + 1  # the key at ``hi - step`` is worse
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if keys[mid] > key:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
+
+
 cdef class BookSide:
     cdef double* keys  # prices worst first, best last, negated on the bid side (keys descend)
     cdef double* sizes

@@ -250,23 +250,8 @@ cdef class BookSide:
             i += 1
 
     cdef Py_ssize_t _find(self, double key) noexcept:
-        """Index of the first (worst) level whose key is not above ``key``: the levels before
-        it are worse, those from it on are ``key`` or better. Searched from the best end (most
-        changes are near the top): steps of 1, 2, 4... levels, then halving within the last
-        step, so a level ``d`` from the best costs about 2 log2(d) reads, all near the top."""
-        cdef Py_ssize_t lo = 0, hi = self.count, step = 1, mid
-        while step <= hi and self.keys[hi - step] <= key:
-            hi -= step  # the levels from ``hi`` on are ``key`` or better
-            step <<= 1
-        if step <= hi:
-            lo = hi - step + 1  # the level at ``hi - step`` is worse
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if self.keys[mid] > key:
-                lo = mid + 1
-            else:
-                hi = mid
-        return lo
+        """Index of the first (worst) level whose key is not above ``key`` (``find_key``)."""
+        return find_key(self.keys, self.count, key)
 
     cdef int _update(self, double key, double size) except -1:
         """Set, add or (size 0) remove one level."""

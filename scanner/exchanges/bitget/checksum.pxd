@@ -3,17 +3,17 @@ from scanner.book cimport OrderBook
 
 
 cdef class TextSide:
-    cdef double* keys  # prices best first, negated on the bid side so the keys ascend
-    cdef int* slots  # per key, its slot in ``texts``
-    cdef char* texts  # slots: one length byte, then "price:size" as the wire wrote it
-    cdef int* spare  # slots not in use (a stack)
+    cdef double* keys  # prices worst first, best last, negated on the bid side (keys descend)
+    cdef char* texts  # per key in the same order, a slot: one length byte, then "price:size"
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
     cdef readonly bint is_bid
 
     cpdef clear(self)
+    cdef int load(self, list levels) except -1
     cdef int apply(self, list levels) except -1
     cdef int _set(self, double key, object price, object size) except -1
+    cdef int _write(self, Py_ssize_t at, object price, object size) except -1
     cdef char* text(self, Py_ssize_t at) noexcept
     cdef void _remove(self, Py_ssize_t at) noexcept
     cdef int _grow(self) except -1
@@ -28,3 +28,4 @@ cdef class TextBook:
     cpdef load(self, list bids, list asks)
     cpdef apply(self, list bids, list asks)
     cpdef long long checksum(self) except? -1
+    cdef Py_ssize_t _append(self, const char* slot, Py_ssize_t at) noexcept

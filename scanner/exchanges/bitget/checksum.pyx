@@ -5,10 +5,11 @@ Bitget signs every ``books`` update with the CRC32 (as a signed 32-bit integer) 
 bids and asks interleaved, ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` (a shorter side's
 missing levels are skipped), written with the exchange's own texts ("0.5000", not "0.5").
 The book holds doubles, so a ``TextBook`` keeps beside it the wire's ``price:size`` text of
-every price, in sorted C arrays like the book's: each text sits in a fixed-size slot of its
-side's pool (an insert moves only keys and slot numbers), so a check copies the 25 best of each
-side into one buffer with no Python object touched per level, and runs zlib-ng's SIMD CRC32
-over it.
+every price, laid out as the book's sides are: worst first, best last, each text in a
+fixed-size slot of one array in that order. A change near the top moves only the few better
+slots, and the best 25 texts of a side lie side by side at its end, so a check reads two
+short runs of memory (no scattered fetches, no Python object per level) into one buffer and
+runs zlib-ng's SIMD CRC32 over it.
 """
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from libc.stdlib cimport free, malloc, realloc
@@ -16,12 +17,9 @@ from libc.string cimport memcpy, memmove
 
 from zlib_ng.zlib_ng import crc32
 
-from scanner.book cimport parse_number
+from scanner.book cimport find_key, parse_number
 from scanner.book import MAX_LEVELS, BookError
 
-
-cdef extern from *:
-    void __builtin_prefetch(const void* address) noexcept nogil
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_COMPACT_ASCII(object text)
@@ -32,44 +30,63 @@ CHECKSUM_LEVELS = 25  # levels per side the checksum covers
 SLOT = 64  # bytes per level text: its length, then up to 63 characters of "price:size"
 cdef Py_ssize_t LEVELS = CHECKSUM_LEVELS
 cdef Py_ssize_t TEXT_SLOT = SLOT
-cdef Py_ssize_t MAX_SIDE = MAX_LEVELS  # as the book: past it the deepest levels are dropped
+cdef Py_ssize_t MAX_SIDE = MAX_LEVELS  # as the book: past it the worst levels are dropped
 cdef Py_ssize_t MIN_CAPACITY = 64
+cdef enum:
+    SHORT_TEXT = 32  # bytes a check copies at once per level (most texts are shorter)
 
 
 cdef class TextSide:
-    """One side's wire texts, best first, keyed by price like ``BookSide``; a level's text stays
-    in its slot while the level lives (an insert moves keys and slot numbers only)."""
+    """One side's wire texts, keyed by price and ordered like ``BookSide`` (worst first, best
+    last); a level's text moves with its key."""
 
     def __cinit__(self, bint is_bid):
         self.is_bid = is_bid
         self.count = self.capacity = 0
         self.keys = NULL
-        self.slots = self.spare = NULL
         self.texts = NULL
         self._grow()
 
     def __dealloc__(self):
         free(self.keys)
-        free(self.slots)
         free(self.texts)
-        free(self.spare)
 
     def __len__(self) -> int:
         return self.count
 
     cpdef clear(self):
-        cdef Py_ssize_t i
-        for i in range(self.count):
-            self.spare[self.capacity - self.count + i] = self.slots[i]
         self.count = 0
 
     def levels(self) -> list:
         """The ``[price, size]`` texts held, best first."""
         return [self.text(i)[1:1 + <unsigned char>self.text(i)[0]].decode().split(":")
-                for i in range(self.count)]
+                for i in range(self.count - 1, -1, -1)]
 
     cdef inline char* text(self, Py_ssize_t at) noexcept:
-        return &self.texts[self.slots[at] * TEXT_SLOT]
+        return &self.texts[at * TEXT_SLOT]
+
+    cdef int load(self, list levels) except -1:
+        """Replace the side with a snapshot's levels: in one pass when they come best first,
+        distinct and sized, as every exchange sends them (the slots fill from the end)."""
+        cdef Py_ssize_t n = len(levels), i
+        cdef double sign = -1.0 if self.is_bid else 1.0, key
+        self.count = 0
+        if n <= MAX_SIDE:
+            while self.capacity < n:
+                self._grow()
+            for i in range(n):
+                level = levels[i]
+                price, size = level[0], level[1]
+                _check_texts(price, size, level)
+                key = sign * parse_number(price)
+                if parse_number(size) == 0.0 or (i and key <= self.keys[n - i]):
+                    break
+                self.keys[n - 1 - i] = key
+                self._write(n - 1 - i, price, size)
+            else:
+                self.count = n
+                return 0
+        return self.apply(levels)
 
     cdef int apply(self, list levels) except -1:
         """Apply wire levels ``[[price, size], ...]`` (size 0 deletes); ValueError for a level
@@ -77,10 +94,7 @@ cdef class TextSide:
         cdef double sign = -1.0 if self.is_bid else 1.0
         for level in levels:
             price, size = level[0], level[1]
-            if type(price) is not str or type(size) is not str or not PyUnicode_IS_COMPACT_ASCII(price) \
-                    or not PyUnicode_IS_COMPACT_ASCII(size) \
-                    or PyUnicode_GET_LENGTH(price) + PyUnicode_GET_LENGTH(size) >= TEXT_SLOT - 1:
-                raise ValueError(f"not a [price, size] of short texts: {level!r}")
+            _check_texts(price, size, level)
             if parse_number(size) == 0.0:
                 self._set(sign * parse_number(price), None, None)
             else:
@@ -89,34 +103,34 @@ cdef class TextSide:
 
     cdef int _set(self, double key, object price, object size) except -1:
         """Set, add or (``price`` None) remove the level at ``key``."""
-        cdef Py_ssize_t lo = 0, hi = self.count, mid, price_length, size_length
-        cdef char* slot
-        while lo < hi:
-            mid = (lo + hi) >> 1
-            if self.keys[mid] < key:
-                lo = mid + 1
-            else:
-                hi = mid
-        if not (lo < self.count and self.keys[lo] == key):
+        cdef Py_ssize_t at = find_key(self.keys, self.count, key)
+        if not (at < self.count and self.keys[at] == key):
             if price is None:
                 return 0
             if self.count == MAX_SIDE:
-                if lo == self.count:
-                    return 0
-                self._remove(self.count - 1)
-            elif self.count == self.capacity:
-                self._grow()
-            if lo < self.count:
-                memmove(&self.keys[lo + 1], &self.keys[lo], (self.count - lo) * sizeof(double))
-                memmove(&self.slots[lo + 1], &self.slots[lo], (self.count - lo) * sizeof(int))
-            self.keys[lo] = key
-            self.slots[lo] = self.spare[self.capacity - self.count - 1]
-            self.count += 1
+                if at == 0:
+                    return 0  # worse than every level of a full side: dropped, as the book does
+                at -= 1  # the worse levels move down one, over the dropped worst
+                memmove(self.keys, &self.keys[1], at * sizeof(double))
+                memmove(self.texts, &self.texts[TEXT_SLOT], at * TEXT_SLOT)
+            else:
+                if self.count == self.capacity:
+                    self._grow()
+                if at < self.count:
+                    memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
+                    memmove(self.text(at + 1), self.text(at), (self.count - at) * TEXT_SLOT)
+                self.count += 1
+            self.keys[at] = key
         elif price is None:
-            self._remove(lo)
+            self._remove(at)
             return 0
-        price_length, size_length = PyUnicode_GET_LENGTH(price), PyUnicode_GET_LENGTH(size)
-        slot = self.text(lo)
+        return self._write(at, price, size)
+
+    cdef inline int _write(self, Py_ssize_t at, object price, object size) except -1:
+        """Write ``price:size`` into the slot of level ``at`` (texts checked by ``_check_texts``)."""
+        cdef Py_ssize_t price_length = PyUnicode_GET_LENGTH(price)
+        cdef Py_ssize_t size_length = PyUnicode_GET_LENGTH(size)
+        cdef char* slot = self.text(at)
         slot[0] = <char>(price_length + 1 + size_length)
         memcpy(&slot[1], PyUnicode_DATA(price), price_length)
         slot[1 + price_length] = c':'
@@ -124,38 +138,36 @@ cdef class TextSide:
         return 0
 
     cdef void _remove(self, Py_ssize_t at) noexcept:
-        cdef Py_ssize_t tail = self.count - at - 1
-        self.spare[self.capacity - self.count] = self.slots[at]
-        if tail > 0:
-            memmove(&self.keys[at], &self.keys[at + 1], tail * sizeof(double))
-            memmove(&self.slots[at], &self.slots[at + 1], tail * sizeof(int))
+        """Remove the level at ``at`` (the better levels move down one)."""
+        cdef Py_ssize_t better = self.count - at - 1
+        if better > 0:
+            memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
+            memmove(self.text(at), self.text(at + 1), better * TEXT_SLOT)
         self.count -= 1
 
     cdef int _grow(self) except -1:
-        """Room for twice as many levels; called only when every slot is in use, so the spare
-        stack (its top at ``spare[capacity - count - 1]``) becomes just the new slots."""
-        cdef Py_ssize_t capacity = min(max(self.capacity * 2, MIN_CAPACITY), MAX_SIDE), i
+        """Room for twice as many levels (at most ``MAX_LEVELS``)."""
+        cdef Py_ssize_t capacity = min(max(self.capacity * 2, MIN_CAPACITY), MAX_SIDE)
         cdef void* keys = realloc(self.keys, capacity * sizeof(double))
-        cdef void* slots
         cdef void* texts
-        cdef void* spare
-        if keys is not NULL:
-            self.keys = <double*>keys
-        slots = realloc(self.slots, capacity * sizeof(int))
-        if slots is not NULL:
-            self.slots = <int*>slots
-        texts = realloc(self.texts, capacity * TEXT_SLOT)
-        if texts is not NULL:
-            self.texts = <char*>texts
-        spare = realloc(self.spare, capacity * sizeof(int))
-        if spare is not NULL:
-            self.spare = <int*>spare
-        if keys is NULL or slots is NULL or texts is NULL or spare is NULL:
+        if keys is NULL:
             raise MemoryError()
-        for i in range(capacity - self.capacity):
-            self.spare[i] = <int>(self.capacity + i)
+        self.keys = <double*>keys
+        texts = realloc(self.texts, capacity * TEXT_SLOT)
+        if texts is NULL:
+            raise MemoryError()
+        self.texts = <char*>texts
         self.capacity = capacity
         return 0
+
+
+cdef inline int _check_texts(object price, object size, object level) except -1:
+    """ValueError unless a wire level's price and size are ASCII texts that fit a slot together."""
+    if type(price) is not str or type(size) is not str or not PyUnicode_IS_COMPACT_ASCII(price) \
+            or not PyUnicode_IS_COMPACT_ASCII(size) \
+            or PyUnicode_GET_LENGTH(price) + PyUnicode_GET_LENGTH(size) >= TEXT_SLOT - 1:
+        raise ValueError(f"not a [price, size] of short texts: {level!r}")
+    return 0
 
 
 cdef class TextBook:
@@ -165,7 +177,7 @@ cdef class TextBook:
         self.book = book
         self.bids = TextSide(True)
         self.asks = TextSide(False)
-        self.buffer = <char*>malloc(2 * LEVELS * TEXT_SLOT)
+        self.buffer = <char*>malloc(2 * LEVELS * TEXT_SLOT + SHORT_TEXT)
         if self.buffer is NULL:
             raise MemoryError()
 
@@ -174,9 +186,11 @@ cdef class TextBook:
 
     cpdef load(self, list bids, list asks):
         """Replace the texts with a snapshot's."""
-        self.bids.clear()
-        self.asks.clear()
-        self.apply(bids, asks)
+        try:
+            self.bids.load(bids)
+            self.asks.load(asks)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise BookError(self.book.symbol, "malformed", repr(exc)) from exc
 
     cpdef apply(self, list bids, list asks):
         """Apply an update's levels; BookError ``malformed`` for a level that is not texts."""
@@ -189,27 +203,21 @@ cdef class TextBook:
     cpdef long long checksum(self) except? -1:
         """CRC32 (signed) of the best 25 levels per side, interleaved, in the wire's texts."""
         cdef TextSide bids = self.bids, asks = self.asks
-        cdef Py_ssize_t i, at = 0, length
-        cdef char* slot
+        cdef Py_ssize_t i, at = 0
         cdef unsigned long crc
-        cdef Py_ssize_t levels = min(LEVELS, max(bids.count, asks.count))
-        for i in range(levels):  # the slots lie scattered in their pools: fetch them all at once
+        for i in range(min(LEVELS, max(bids.count, asks.count))):
             if i < bids.count:
-                __builtin_prefetch(bids.text(i))
+                at = self._append(bids.text(bids.count - 1 - i), at)
             if i < asks.count:
-                __builtin_prefetch(asks.text(i))
-        for i in range(levels):
-            if i < bids.count:
-                slot = bids.text(i)
-                length = <unsigned char>slot[0]
-                memcpy(&self.buffer[at], &slot[1], length)
-                self.buffer[at + length] = c':'
-                at += length + 1
-            if i < asks.count:
-                slot = asks.text(i)
-                length = <unsigned char>slot[0]
-                memcpy(&self.buffer[at], &slot[1], length)
-                self.buffer[at + length] = c':'
-                at += length + 1
+                at = self._append(asks.text(asks.count - 1 - i), at)
         crc = crc32(PyBytes_FromStringAndSize(self.buffer, at - 1 if at else 0))
         return <long long>crc - (1LL << 32) if crc >= (1UL << 31) else <long long>crc
+
+    cdef inline Py_ssize_t _append(self, const char* slot, Py_ssize_t at) noexcept:
+        """Append a slot's text and a ``:`` to the buffer at ``at``; the new end."""
+        cdef Py_ssize_t length = <unsigned char>slot[0]
+        memcpy(&self.buffer[at], &slot[1], SHORT_TEXT)  # a fixed size: two vector moves, where a
+        if length > SHORT_TEXT:  # variable one is a ``rep movs`` that costs more than the copy
+            memcpy(&self.buffer[at + SHORT_TEXT], &slot[1 + SHORT_TEXT], length - SHORT_TEXT)
+        self.buffer[at + length] = c':'
+        return at + length + 1

@@ -10,7 +10,7 @@ cdef class Bitget(WsSnapshotVenue):
 
     @cython.locals(message=dict, data=list)
     cpdef handle(self, frame, double received_at)
-    @cython.locals(bids=list, asks=list, seq="long long")
+    @cython.locals(bids=list, asks=list, seq="long long", ts="long long")
     cdef _on_books(self, OrderBook book, object action, dict data, double received_at)
     @cython.locals(texts=TextBook)
     cdef object checksum(self, OrderBook book, object bids, object asks)

@@ -14,14 +14,12 @@ messages when the twin is not configured itself.
 """
 from __future__ import annotations
 
-import calendar
-import time
-
 import orjson
 
 from ...book import OrderBook
 from ...feeds.base import MALFORMED, FeedError
 from ...feeds.sync import WsSnapshotVenue
+from ..kraken.checksum import parse_timestamp
 
 
 class Coinbase(WsSnapshotVenue):
@@ -31,8 +29,6 @@ class Coinbase(WsSnapshotVenue):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.day_text = ""
-        self.day_start = 0.0
         self.targets: dict[str, list[OrderBook]] = {}
         for market_id, book in self.by_id.items():
             self.targets.setdefault(market_id, []).append(book)
@@ -65,7 +61,7 @@ class Coinbase(WsSnapshotVenue):
             self.chain_connection(message["sequence_num"])
             if channel != "l2_data":
                 return  # heartbeats and subscription acks only carry the sequence on
-            exchange_time = self._unix_time(message["timestamp"])
+            exchange_time = parse_timestamp(message["timestamp"])
             events = message["events"]
             for event in events:
                 self._on_event(event, self.connection_seq, received_at, exchange_time)
@@ -94,17 +90,6 @@ class Coinbase(WsSnapshotVenue):
                 self.snapshot(book, bids, asks, seq, seq, received_at, exchange_time)
             else:
                 self.delta(book, bids, asks, book.seq, seq, seq, received_at, exchange_time)
-
-    def _unix_time(self, stamp: str) -> float:
-        """``2026-08-09T21:05:48.483587501Z`` -> unix seconds (the date's start is cached)."""
-        text = stamp
-        if len(text) < 20 or text[10] != "T" or text[len(text) - 1] != "Z":
-            raise ValueError(f"not a UTC timestamp: {text!r}")
-        if text[:10] != self.day_text:
-            self.day_start = calendar.timegm(time.strptime(text[:10], "%Y-%m-%d"))
-            self.day_text = text[:10]
-        return (self.day_start + int(text[11:13]) * 3600 + int(text[14:16]) * 60
-                + float(text[17:len(text) - 1]))
 
     def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the product: Coinbase answers with a fresh snapshot."""

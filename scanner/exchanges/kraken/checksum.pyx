@@ -157,7 +157,8 @@ cpdef truncate(OrderBook book, Py_ssize_t depth):
 
 
 cpdef double parse_timestamp(str text) except? -1.0:
-    """Unix seconds of a Kraken RFC 3339 UTC time, ``2023-10-06T17:35:55.440295Z``;
+    """Unix seconds of an RFC 3339 UTC time as Kraken and Coinbase send it,
+    ``2023-10-06T17:35:55.440295Z`` (any number of fraction digits);
     ValueError for anything else."""
     cdef Py_ssize_t length, i
     cdef const char* s = PyUnicode_AsUTF8AndSize(text, &length)
