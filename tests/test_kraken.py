@@ -12,7 +12,7 @@ import pytest
 
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.kraken import BOOK_DEPTH
-from scanner.exchanges.kraken.checksum import parse_timestamp
+from scanner.exchanges.kraken.checksum import Printing, parse_timestamp
 from scanner.exchanges.kraken.feed import Kraken
 from scanner.exchanges.kraken.sim import checksum
 from scanner.feeds import FeedError
@@ -73,6 +73,37 @@ def test_adapter_checks_the_verbatim_snapshots_from_its_own_book(name, symbol, d
     assert (printing.price_decimals, printing.qty_decimals) == decimals
     assert printing.checksum(book) == int(texts(name)["checksum"])
     assert book.bids.top(1) == [best_bid]
+
+
+def test_checksum_reuses_no_stale_digits_as_levels_move_change_and_reprint():
+    """Each check equals the checksum of the printed book while levels are added above and
+    below, resized, removed, and the pair's decimals change (the kept digits follow)."""
+    book, printing = OrderBook("kraken", "X/USD"), Printing()
+    bids = {f"{100 - i:.2f}": f"{1 + i:.4f}" for i in range(12)}
+    asks = {f"{101 + i:.2f}": f"{2 + i:.4f}" for i in range(12)}
+    edits = [("bids", "100.50", "7.0000"), ("asks", "101.00", "0"), ("bids", "99.00", "3.2500"),
+             ("asks", "100.75", "0.0100"), ("bids", "98.00", "0"), ("asks", "111.00", "9.0000")]
+
+    def check() -> None:
+        best_bids = sorted(bids.items(), key=lambda row: float(row[0]), reverse=True)
+        best_asks = sorted(asks.items(), key=lambda row: float(row[0]))
+        assert printing.checksum(book) == checksum(best_bids, best_asks)
+
+    book.load_snapshot(list(bids.items()), list(asks.items()), 1, 1, 1.0)
+    printing.learn(list(bids.items()), list(asks.items()))
+    check()
+    for seq, (side, price, qty) in enumerate(edits, 2):
+        levels = {"bids": bids, "asks": asks}[side]
+        if qty == "0":
+            del levels[price]
+        else:
+            levels[price] = qty
+        book.apply_next(*(([(price, qty)], []) if side == "bids" else ([], [(price, qty)])),
+                        seq - 1, seq, seq, 1.0)
+        check()
+    bids, asks = ({price + "0": qty for price, qty in side.items()} for side in (bids, asks))
+    printing.learn(list(bids.items()), list(asks.items()))  # now printed with 3 decimals
+    check()
 
 
 def gst_venue() -> tuple[Kraken, OrderBook, list, list]:

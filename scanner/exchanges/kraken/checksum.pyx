@@ -8,14 +8,14 @@ Kraken prints every number of a pair with fixed decimals (``0.10000000``), so th
 decimal digits of ``round(value * 10**decimals)``: exact from the book's doubles for every
 number whose digits, decimals included, stay below 2**51 (every number of 15 significant
 digits, and most of 16). The decimals are learned from the
-exchange's own texts (a snapshot's numbers), not assumed.
+exchange's own texts (a snapshot's numbers), not assumed. Each side keeps the digits of the
+levels it last checked, so a level an update did not touch (found at its rank or one away)
+is copied rather than printed again.
 """
 from libc.stdint cimport uint32_t
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.string cimport memcpy
 
-cdef enum:
-    CHECKSUM_LEVELS = 10  # levels per side the checksum covers
 cdef int MAX_DECIMALS = 18  # 10**18 units still fit an unsigned 64-bit integer
 cdef double[19] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
                          1e13, 1e14, 1e15, 1e16, 1e17, 1e18]
@@ -74,6 +74,7 @@ cdef class Printing:
 
     def __init__(self):
         self.price_decimals = self.qty_decimals = -1
+        self.kept[0] = self.kept[1] = 0
 
     @property
     def known(self) -> bool:
@@ -90,25 +91,62 @@ cdef class Printing:
             raise ValueError(f"more than {MAX_DECIMALS} decimals in {bids + asks!r}")
         self.price_scale = POW10[max(self.price_decimals, 0)]
         self.qty_scale = POW10[max(self.qty_decimals, 0)]
+        self.kept[0] = self.kept[1] = 0  # digits printed at other decimals no longer hold
 
     cpdef object checksum(self, OrderBook book):
         """Kraken's checksum (unsigned CRC32) of ``book``'s top 10 asks then top 10 bids.
         ValueError if the book has levels and the decimals are not known yet."""
-        cdef char[CHECKSUM_LEVELS * 2 * 2 * 20] text  # 40 numbers of at most 20 digits
+        cdef char[CHECKSUM_LEVELS * 2 * LEVEL_DIGITS + LEVEL_DIGITS] text  # slack: fixed copies
         cdef Py_ssize_t length = 0
         if (book.asks.count or book.bids.count) and not (self.price_decimals >= 0
                                                           and self.qty_decimals >= 0):
             raise ValueError(f"{book.symbol}: how Kraken prints its numbers is not known yet")
-        length = self._side(book.asks, 1.0, text, length)
-        length = self._side(book.bids, -1.0, text, length)
+        length = self._side(book.asks, 0, text, length)
+        length = self._side(book.bids, 1, text, length)
         return _crc32(<unsigned char*>text, length)
 
-    cdef Py_ssize_t _side(self, BookSide side, double sign, char* text, Py_ssize_t length) noexcept:
-        cdef Py_ssize_t i
-        for i in range(min(side.count, CHECKSUM_LEVELS)):
-            length = _digits(text, length, _units(sign * side.key_at(i), self.price_scale))
-            length = _digits(text, length, _units(side.size_at_rank(i), self.qty_scale))
+    cdef Py_ssize_t _side(self, BookSide side, int which, char* text, Py_ssize_t length) noexcept:
+        """Append the digits of the side's top levels (``which``: 0 asks, 1 bids) to ``text``,
+        reusing the last check's digits of each level whose price (and size) are unchanged."""
+        cdef Digits* old = self.digits[which][self.current[which]]
+        cdef Digits* new = self.digits[which][1 - self.current[which]]
+        cdef Digits* level
+        cdef Digits* seen
+        cdef double sign = -1.0 if which else 1.0, key, size
+        cdef Py_ssize_t i, count = min(side.count, CHECKSUM_LEVELS)
+        for i in range(count):
+            key, size, level = side.key_at(i), side.size_at_rank(i), &new[i]
+            seen = _kept(old, self.kept[which], i, key)
+            if seen is not NULL and seen.size == size:
+                level[0] = seen[0]
+                level = seen  # read the text where it was written: no stalled store forward
+            else:
+                level.key, level.size = key, size
+                if seen is NULL:
+                    level.price_length = <unsigned char>_digits(
+                        level.text, 0, _units(sign * key, self.price_scale))
+                else:
+                    level.price_length = seen.price_length
+                    memcpy(level.text, seen.text, LEVEL_DIGITS // 2)  # a price: at most 20 digits
+                level.length = <unsigned char>_digits(
+                    level.text, level.price_length, _units(size, self.qty_scale))
+            memcpy(&text[length], level.text, LEVEL_DIGITS)  # a fixed size: a few vector moves
+            length += level.length
+        self.current[which] = 1 - self.current[which]
+        self.kept[which] = count
         return length
+
+
+cdef inline Digits* _kept(Digits* levels, Py_ssize_t count, Py_ssize_t rank, double key) noexcept:
+    """The kept level of price ``key`` at ``rank`` or one rank away (a level added or removed
+    above it), or NULL."""
+    if rank < count and levels[rank].key == key:
+        return &levels[rank]
+    if 0 < rank <= count and levels[rank - 1].key == key:
+        return &levels[rank - 1]
+    if rank + 1 < count and levels[rank + 1].key == key:
+        return &levels[rank + 1]
+    return NULL
 
 
 cdef inline unsigned long long _units(double value, double scale) noexcept:
