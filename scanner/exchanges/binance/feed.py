@@ -19,6 +19,8 @@ class Binance(RestSnapshotVenue):
     name = "binance"
     default_ws_url = "wss://stream.binance.com:9443"
     default_rest_url = "https://api.binance.com"
+    snapshot_path = SNAPSHOT_PATH  # the futures feed reads its own
+    snapshot_limit = SNAPSHOT_LIMIT
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -68,11 +70,11 @@ class Binance(RestSnapshotVenue):
             self.on_book(book)
 
     def snapshot_request(self, symbol: str) -> tuple[str, dict[str, Any]]:
-        return SNAPSHOT_PATH, {"symbol": self.books[symbol].instrument.id, "limit": SNAPSHOT_LIMIT}
+        return self.snapshot_path, {"symbol": self.books[symbol].instrument.id, "limit": self.snapshot_limit}
 
     def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
         book = self.by_id.get(params.get("symbol", ""))
-        if path == SNAPSHOT_PATH and book is not None:
+        if path == self.snapshot_path and book is not None:
             snapshot = orjson.loads(body)
             self.join_snapshot(book, snapshot["bids"], snapshot["asks"], snapshot["lastUpdateId"],
-                               int(params.get("limit", SNAPSHOT_LIMIT)))
+                               int(params.get("limit", self.snapshot_limit)))

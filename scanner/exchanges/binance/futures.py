@@ -31,6 +31,8 @@ class BinanceFutures(FundingFeed, Binance):
     name = "binance"
     default_ws_url = "wss://fstream.binance.com"
     default_rest_url = "https://fapi.binance.com"
+    snapshot_path = SNAPSHOT_PATH
+    snapshot_limit = SNAPSHOT_LIMIT
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
@@ -55,16 +57,9 @@ class BinanceFutures(FundingFeed, Binance):
         event["U"] = pu + 1
         Binance._on_depth(self, book, event, received_at)
 
-    def snapshot_request(self, symbol: str) -> tuple[str, dict[str, Any]]:
-        return SNAPSHOT_PATH, {"symbol": self.books[symbol].instrument.id, "limit": SNAPSHOT_LIMIT}
-
-    def on_rest(self, path: str, params: dict[str, Any], body: bytes) -> None:
-        book = self.by_id.get(params.get("symbol", ""))
-        if path == SNAPSHOT_PATH and book is not None:
-            snapshot = orjson.loads(body)
-            self.snapshot_ids[book.symbol] = snapshot["lastUpdateId"]
-            self.join_snapshot(book, snapshot["bids"], snapshot["asks"], snapshot["lastUpdateId"],
-                               int(params.get("limit", SNAPSHOT_LIMIT)))
+    def join_snapshot(self, book: OrderBook, bids: list, asks: list, seq: int, limit: int) -> bool:
+        self.snapshot_ids[book.symbol] = seq  # until a diff chains on, the first one only straddles it
+        return Binance.join_snapshot(self, book, bids, asks, seq, limit)
 
 
 class BinanceMarkPrice(FundingFeed, Venue):
