@@ -1,5 +1,7 @@
 # The order book's C layout, shared with the compiled modules that read it (``cimport``).
 
+from libc.math cimport INFINITY
+
 cdef double parse_number(object text) except? -1.0
 
 
@@ -75,20 +77,24 @@ cdef class Link:
 
 
 cdef class OrderBook:
+    # first what the engine's pass over many books reads (``is_usable``, the two best keys),
+    # so that pass touches one object per book and not its sides' arrays
+    cdef public object state
+    cdef public Link link
+    cdef public double staleness
+    cdef readonly double bid_key  # the best bid's key (minus its price); INFINITY: no bids
+    cdef readonly double ask_key  # the best ask's price; INFINITY: no asks
     cdef readonly str exchange
     cdef readonly str symbol
     cdef public object instrument  # scanner.instruments.Instrument
     cdef readonly BookSide bids
     cdef readonly BookSide asks
-    cdef public object state
     cdef public long long seq
     cdef public long long version
     cdef public long long top_version
     cdef public double received_at
     cdef public double exchange_time
-    cdef public double staleness
     cdef public long long updates
-    cdef public Link link
 
     cpdef reset(self, object state=*)
     cpdef load_snapshot(self, bids, asks, long long seq, long long version, double received_at,
@@ -106,6 +112,9 @@ cdef class OrderBook:
     cpdef bint patch_top(self, bid, bid_size, ask, ask_size, long long version,
                          double received_at, double exchange_time=*) except -1
     cdef void _touched(self, double received_at, double exchange_time) noexcept
+    cdef inline void _keep_best_keys(self) noexcept:
+        self.bid_key = self.bids.best_key() if self.bids.count else INFINITY
+        self.ask_key = self.asks.best_key() if self.asks.count else INFINITY
     cpdef object best_bid(self)
     cpdef object best_ask(self)
     cpdef bint is_usable(self, double now) noexcept

@@ -339,6 +339,7 @@ cdef class OrderBook:
         self.link = Link() if link is None else link
         self.bids = BookSide(True, depth)
         self.asks = BookSide(False, depth)
+        self._keep_best_keys()
         self.state = SYNCING
         self.seq = self.version = self.top_version = 0
         self.received_at = 0.0  # local monotonic time of the last applied frame
@@ -348,6 +349,7 @@ cdef class OrderBook:
     cpdef reset(self, object state=SYNCING):
         self.bids.clear()
         self.asks.clear()
+        self._keep_best_keys()
         self.state = state
         self.seq = self.version = self.top_version = 0
 
@@ -457,7 +459,8 @@ cdef class OrderBook:
             self.exchange_time = exchange_time
         self.link.observe(received_at, exchange_time)
         self.updates += 1
-        if self.bids.count and self.asks.count and -self.bids.best_key() >= self.asks.best_key():
+        self._keep_best_keys()
+        if -self.bid_key >= self.ask_key:
             self.state = INVALID
         elif not (self.bids._top_known() and self.asks._top_known()):
             self.state = INVALID  # the market moved past what the snapshot covered
@@ -474,7 +477,7 @@ cdef class OrderBook:
         """Live, two-sided, and its link heard within ``staleness`` seconds (monotonic clock)
         with the exchange's clock lagging by no more than that: however long the book itself
         has not changed (a quiet book on a live, continuous feed is current)."""
-        return (self.state is LIVE and self.bids.count > 0 and self.asks.count > 0
+        return (self.state is LIVE and self.bid_key < INFINITY and self.ask_key < INFINITY
                 and now - self.link.received_at <= self.staleness
                 and self.link.lag <= self.staleness)
 

@@ -2,6 +2,8 @@
 dicts (price -> size) fed the exchange's texts, and what a client may know of them."""
 from __future__ import annotations
 
+import math
+
 from scanner.book import OrderBook
 
 Levels = list[tuple[float, float]]
@@ -47,3 +49,6 @@ def assert_same(book: OrderBook, reference: ReferenceBook, depth: int, where: st
         name = f"{where} {'bids' if bids else 'asks'}"
         assert side.top(len(side)) == reference.levels(bids), name
         assert list(side.levels()) == reference.known(bids, depth), name
+    bid, ask = book.best_bid(), book.best_ask()  # and the best keys the engine's quiet pass reads
+    assert (book.bid_key, book.ask_key) == (math.inf if bid is None else -bid,
+                                            math.inf if ask is None else ask), f"{where} best keys"

@@ -3,6 +3,11 @@ cimport cython
 from scanner.book cimport OrderBook
 
 
+cdef class TakerLeg:
+    cdef readonly OrderBook book
+    cdef readonly double buy_mult, sell_mult
+
+
 cdef class SpreadEngine:
     cdef public object store, costs, config, clock, wall_clock, new_id, emit
     cdef public dict open
@@ -13,13 +18,13 @@ cdef class SpreadEngine:
     cdef public dict pairs, cross, skipped
     cdef public set waiting
     cdef dict _held, _home
-    cdef dict _fees
+    cdef dict _legs
 
     cpdef on_book(self, OrderBook book)
     cpdef update(self, str symbol)
     @cython.locals(now=double)
     cpdef list evaluate(self, str symbol)
-    @cython.locals(book=OrderBook, buy_mult=double, sell_mult=double, bid=double, ask=double,
+    @cython.locals(leg=TakerLeg, book=OrderBook, bid=double, ask=double,
                    top_bid=double, top_ask=double, net_bid=double, net_ask=double)
     cdef bint _quiet(self, str symbol, double now) except -1
     @cython.locals(wall=double, buy=OrderBook, sell=OrderBook)

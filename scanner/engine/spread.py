@@ -61,6 +61,16 @@ class OpenOpportunity:
                                 self.peak_net_profit, reason)
 
 
+class TakerLeg:
+    """A book with its taker fee as the quiet pass applies it: a buy pays ``buy_mult`` times
+    the ask, a sale receives ``sell_mult`` times the bid (one compact object per book)."""
+
+    def __init__(self, book: OrderBook, fee: float):
+        self.book = book
+        self.buy_mult = 1.0 + fee
+        self.sell_mult = 1.0 - fee
+
+
 class BookStore:
     """All books, by (exchange, symbol) and by symbol."""
 
@@ -123,7 +133,7 @@ class SpreadEngine:
             self.pairs.setdefault(symbol, [])
         self._home = {pair[0][0]: pair[1].symbol for pairs in self.cross.values() for pair in pairs}
         self._held = dict.fromkeys([*store.by_symbol, *self._home], 0)  # pair symbol -> its pairs open or suspect
-        self._fees: dict[str, list[tuple[OrderBook, float, float]]] = {}  # (book, 1+fee, 1-fee)
+        self._legs: dict[str, list[TakerLeg]] = {}  # symbol -> its books with their taker fees
 
     def _add_pair(self, buy: OrderBook, sell: OrderBook, conversions: dict[frozenset[str], list[OrderBook]]) -> None:
         key = (pair_symbol(buy.instrument, sell.instrument), buy.exchange, sell.exchange)
@@ -204,24 +214,24 @@ class SpreadEngine:
         after its taker fee is at most the lowest ask after its fee (so every walk would stop
         at once), and the highest and lowest raw prices are within the plausibility ceiling.
         With nothing open or suspect, evaluating such a symbol changes nothing."""
-        fees = self._fees.get(symbol)
-        if fees is None:
-            fees = self._fees[symbol] = [
-                (book, 1.0 + fee, 1.0 - fee) for book in self.store.by_symbol[symbol]
-                for fee in (self.costs.taker_fee(book.instrument),)]
+        legs = self._legs.get(symbol)
+        if legs is None:
+            legs = self._legs[symbol] = [TakerLeg(book, self.costs.taker_fee(book.instrument))
+                                         for book in self.store.by_symbol[symbol]]
         top_bid = net_bid = -_INF
         top_ask = net_ask = _INF
-        for book, buy_mult, sell_mult in fees:
+        for leg in legs:
+            book = leg.book
             if book.is_usable(now):
-                bid, ask = -book.bids.best_key(), book.asks.best_key()  # inline C reads
+                bid, ask = -book.bid_key, book.ask_key
                 if bid > top_bid:
                     top_bid = bid
                 if ask < top_ask:
                     top_ask = ask
-                if bid * sell_mult > net_bid:
-                    net_bid = bid * sell_mult
-                if ask * buy_mult < net_ask:
-                    net_ask = ask * buy_mult
+                if bid * leg.sell_mult > net_bid:
+                    net_bid = bid * leg.sell_mult
+                if ask * leg.buy_mult < net_ask:
+                    net_ask = ask * leg.buy_mult
         return net_bid <= net_ask and (
             top_bid <= top_ask or gross_spread_bps(top_ask, top_bid) <= self.config.max_gross_bps)
 
