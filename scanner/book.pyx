@@ -45,6 +45,7 @@ cdef double parse_number(object text) except? -1.0:
     cdef int decimals = -1  # digits after the point; -1 while no point was seen
     cdef bint digits = False
     cdef char c
+    cdef double value
     if type(text) is str:
         chars = PyUnicode_AsUTF8AndSize(text, &length)
         for i in range(length):
