@@ -1,32 +1,38 @@
 # C declarations of checksum.pyx (Kraken's book checksum, depth cut, timestamps).
+from libc.stdint cimport uint32_t
 from scanner.book cimport BookSide, OrderBook
 
 cdef enum:
     CHECKSUM_LEVELS = 10  # levels per side the checksum covers
-    LEVEL_DIGITS = 40  # a level's price then quantity digits: at most 20 each
+    NUMBER_DIGITS = 20  # digits of a price or a quantity: at most 20 (2**64 units)
+    LEVEL_DIGITS = 2 * NUMBER_DIGITS  # a level's price then quantity digits
+    SIDE_DIGITS = CHECKSUM_LEVELS * LEVEL_DIGITS + LEVEL_DIGITS  # slack: fixed-size copies
 
 
-ctypedef struct Digits:  # one level's checksum text, kept for the next check
-    double key
-    double size
-    unsigned char price_length  # digits of the price, first in text
-    unsigned char length  # digits of the price and the quantity
-    char text[LEVEL_DIGITS]
+ctypedef struct SideText:  # one side's top levels and their checksum text, as last checked
+    Py_ssize_t count  # levels; -1: nothing kept (digits printed at other decimals)
+    double[CHECKSUM_LEVELS] keys
+    double[CHECKSUM_LEVELS] sizes
+    unsigned short[CHECKSUM_LEVELS + 1] starts  # where each level's digits start; [count]: end
+    unsigned char[CHECKSUM_LEVELS] price_lengths  # digits of each level's price, first in text
+    char[SIDE_DIGITS] text
 
 
 cdef class Printing:
     cdef public int price_decimals, qty_decimals  # -1 until learned from the exchange's texts
     cdef double price_scale, qty_scale
-    cdef Digits[2][2][CHECKSUM_LEVELS] digits  # [asks, bids][two generations][rank]
-    cdef Py_ssize_t[2] kept  # levels of each side's current generation
+    cdef SideText[2][2] sides  # [asks, bids][two generations]
     cdef int[2] current  # each side's current generation
+    cdef uint32_t asks_crc  # the CRC register after the current asks' text
 
-
-    cpdef learn(self, list bids, list asks)
+    cpdef learn(self, bids, asks)
+    cdef void _forget(self) noexcept
     cpdef object checksum(self, OrderBook book)
-    cdef Py_ssize_t _side(self, BookSide side, int which, char* text, Py_ssize_t length) noexcept
+    cdef bint _side(self, BookSide side, int which) noexcept
+    cdef void _print(self, SideText* new, SideText* old, Py_ssize_t start, BookSide side,
+                     int which) noexcept
 
 
-cpdef list levels(list rows)
+cpdef tuple levels(list rows)
 cpdef truncate(OrderBook book, Py_ssize_t depth)
 cpdef double parse_timestamp(str text) except? -1.0

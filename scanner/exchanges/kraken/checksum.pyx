@@ -8,11 +8,16 @@ Kraken prints every number of a pair with fixed decimals (``0.10000000``), so th
 decimal digits of ``round(value * 10**decimals)``: exact from the book's doubles for every
 number whose digits, decimals included, stay below 2**51 (every number of 15 significant
 digits, and most of 16). The decimals are learned from the
-exchange's own texts (a snapshot's numbers), not assumed. Each side keeps the digits of the
-levels it last checked, so a level an update did not touch (found at its rank or one away)
-is copied rather than printed again.
+exchange's own texts (a snapshot's numbers), not assumed. Each side keeps the text of the
+levels it last checked: a side whose top levels did not change is not printed again (nor, for
+the asks, read again: the CRC register after them is kept), and in a side that changed, a level
+an update did not touch (found at its rank or one away) is copied rather than printed. The CRC
+folds 16-byte blocks by carry-less multiplication where the CPU has it (x86-64 PCLMULQDQ).
 """
+cimport cython
 from libc.stdint cimport uint32_t
+from cpython.ref cimport Py_INCREF
+from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.string cimport memcpy
 
@@ -21,6 +26,91 @@ cdef double[19] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
                          1e13, 1e14, 1e15, 1e16, 1e17, 1e18]
 
 
+cdef extern from *:
+    """
+    /* CRC32 (zlib's polynomial) of whole 16-byte blocks, at least 64 bytes, by carry-less
+       multiplication: Intel's folding ("Fast CRC Computation for Generic Polynomials Using
+       PCLMULQDQ", 2009), as Chromium's zlib has it (crc32_simd.c). Takes and returns the CRC
+       register (inverted before the first byte and after the last by the caller). */
+    #include <stdint.h>
+    #include <stddef.h>
+    #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+    #include <immintrin.h>
+    __attribute__((target("pclmul,sse4.1")))
+    static uint32_t kraken_crc32_fold(uint32_t crc, const unsigned char *buf, size_t len) {
+        const __m128i k1k2 = _mm_set_epi64x(0x01c6e41596LL, 0x0154442bd4LL);
+        const __m128i k3k4 = _mm_set_epi64x(0x00ccaa009eLL, 0x01751997d0LL);
+        const __m128i k5k0 = _mm_set_epi64x(0, 0x0163cd6124LL);
+        const __m128i poly = _mm_set_epi64x(0x01f7011641LL, 0x01db710641LL);
+        const __m128i mask = _mm_setr_epi32(~0, 0, ~0, 0);
+        __m128i x0, x1, x2, x3, x4, x5, x6, x7, x8;
+        x1 = _mm_loadu_si128((const __m128i *)(buf + 0x00));
+        x2 = _mm_loadu_si128((const __m128i *)(buf + 0x10));
+        x3 = _mm_loadu_si128((const __m128i *)(buf + 0x20));
+        x4 = _mm_loadu_si128((const __m128i *)(buf + 0x30));
+        x1 = _mm_xor_si128(x1, _mm_cvtsi32_si128((int)crc));
+        buf += 64;
+        len -= 64;
+        while (len >= 64) {  /* fold four blocks at once */
+            x5 = _mm_clmulepi64_si128(x1, k1k2, 0x00);
+            x6 = _mm_clmulepi64_si128(x2, k1k2, 0x00);
+            x7 = _mm_clmulepi64_si128(x3, k1k2, 0x00);
+            x8 = _mm_clmulepi64_si128(x4, k1k2, 0x00);
+            x1 = _mm_clmulepi64_si128(x1, k1k2, 0x11);
+            x2 = _mm_clmulepi64_si128(x2, k1k2, 0x11);
+            x3 = _mm_clmulepi64_si128(x3, k1k2, 0x11);
+            x4 = _mm_clmulepi64_si128(x4, k1k2, 0x11);
+            x1 = _mm_xor_si128(_mm_xor_si128(x1, x5), _mm_loadu_si128((const __m128i *)(buf + 0x00)));
+            x2 = _mm_xor_si128(_mm_xor_si128(x2, x6), _mm_loadu_si128((const __m128i *)(buf + 0x10)));
+            x3 = _mm_xor_si128(_mm_xor_si128(x3, x7), _mm_loadu_si128((const __m128i *)(buf + 0x20)));
+            x4 = _mm_xor_si128(_mm_xor_si128(x4, x8), _mm_loadu_si128((const __m128i *)(buf + 0x30)));
+            buf += 64;
+            len -= 64;
+        }
+        x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);  /* four blocks into one */
+        x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
+        x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
+        x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+        x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
+        x1 = _mm_xor_si128(_mm_xor_si128(x1, x3), x5);
+        x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+        x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
+        x1 = _mm_xor_si128(_mm_xor_si128(x1, x4), x5);
+        while (len >= 16) {  /* then one block at a time */
+            x2 = _mm_loadu_si128((const __m128i *)buf);
+            x5 = _mm_clmulepi64_si128(x1, k3k4, 0x00);
+            x1 = _mm_clmulepi64_si128(x1, k3k4, 0x11);
+            x1 = _mm_xor_si128(_mm_xor_si128(x1, x2), x5);
+            buf += 16;
+            len -= 16;
+        }
+        x2 = _mm_clmulepi64_si128(x1, k3k4, 0x10);  /* 128 bits to 64 */
+        x1 = _mm_xor_si128(_mm_srli_si128(x1, 8), x2);
+        x2 = _mm_srli_si128(x1, 4);
+        x1 = _mm_clmulepi64_si128(_mm_and_si128(x1, mask), k5k0, 0x00);
+        x1 = _mm_xor_si128(x1, x2);
+        x2 = _mm_clmulepi64_si128(_mm_and_si128(x1, mask), poly, 0x10);  /* Barrett: 32 bits */
+        x2 = _mm_clmulepi64_si128(_mm_and_si128(x2, mask), poly, 0x00);
+        x1 = _mm_xor_si128(x1, x2);
+        return (uint32_t)_mm_extract_epi32(x1, 1);
+    }
+    static int kraken_clmul_supported(void) {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("pclmul") && __builtin_cpu_supports("sse4.1");
+    }
+    #else
+    static uint32_t kraken_crc32_fold(uint32_t crc, const unsigned char *buf, size_t len) {
+        return crc;  /* never called: kraken_clmul_supported() is 0 */
+    }
+    static int kraken_clmul_supported(void) { return 0; }
+    #endif
+    """
+    uint32_t kraken_crc32_fold(uint32_t crc, const unsigned char* buf, size_t length) noexcept
+    int kraken_clmul_supported() noexcept
+    int __builtin_clzll(unsigned long long) noexcept
+
+
+cdef bint CLMUL = kraken_clmul_supported()  # the CPU multiplies carry-less (x86-64 since 2010)
 cdef uint32_t[8][256] CRC_TABLE  # CRC32 (zlib's polynomial), slicing by 8 bytes
 
 
@@ -40,9 +130,16 @@ cdef void _crc_tables() noexcept:
 _crc_tables()
 
 
-cdef uint32_t _crc32(const unsigned char* data, Py_ssize_t length) noexcept:
-    """``zlib.crc32`` of ``data``, in C (no bytes object, no call through Python)."""
-    cdef uint32_t crc = 0xFFFFFFFF, one, two
+cdef uint32_t _crc32(uint32_t crc, const unsigned char* data, Py_ssize_t length) noexcept:
+    """The CRC32 register (zlib's polynomial) ``crc`` after ``data``, in C: whole 16-byte
+    blocks folded by carry-less multiplication where the CPU has it, the rest by tables."""
+    cdef uint32_t one, two
+    cdef Py_ssize_t blocks
+    if CLMUL and length >= 64:
+        blocks = length & ~15
+        crc = kraken_crc32_fold(crc, data, blocks)
+        data += blocks
+        length -= blocks
     while length >= 8:
         one = crc ^ (data[0] | (<uint32_t>data[1] << 8) | (<uint32_t>data[2] << 16)
                      | (<uint32_t>data[3] << 24))
@@ -57,7 +154,12 @@ cdef uint32_t _crc32(const unsigned char* data, Py_ssize_t length) noexcept:
         crc = (crc >> 8) ^ CRC_TABLE[0][(crc ^ data[0]) & 0xFF]
         data += 1
         length -= 1
-    return crc ^ 0xFFFFFFFF
+    return crc
+
+
+def crc32(bytes data, uint32_t value=0) -> int:
+    """``zlib.crc32(data, value)`` by this module's CRC (for the tests)."""
+    return _crc32(value ^ 0xFFFFFFFF, data, len(data)) ^ 0xFFFFFFFF
 
 
 def decimals(str text) -> int:
@@ -74,79 +176,106 @@ cdef class Printing:
 
     def __init__(self):
         self.price_decimals = self.qty_decimals = -1
-        self.kept[0] = self.kept[1] = 0
+        self._forget()
 
     @property
     def known(self) -> bool:
         """Whether both decimals have been seen."""
         return self.price_decimals >= 0 and self.qty_decimals >= 0
 
-    cpdef learn(self, list bids, list asks):
+    cpdef learn(self, bids, asks):
         """Take the decimals from levels as Kraken printed them (``(price, qty)`` texts): the
         most seen, as every level of a pair is printed alike. ValueError past 18 decimals."""
-        for level in bids + asks:
-            self.price_decimals = max(self.price_decimals, decimals(level[0]))
-            self.qty_decimals = max(self.qty_decimals, decimals(level[1]))
+        for side in (bids, asks):
+            for level in side:
+                self.price_decimals = max(self.price_decimals, decimals(level[0]))
+                self.qty_decimals = max(self.qty_decimals, decimals(level[1]))
         if self.price_decimals > MAX_DECIMALS or self.qty_decimals > MAX_DECIMALS:
-            raise ValueError(f"more than {MAX_DECIMALS} decimals in {bids + asks!r}")
+            raise ValueError(f"more than {MAX_DECIMALS} decimals in {[*bids, *asks]!r}")
         self.price_scale = POW10[max(self.price_decimals, 0)]
         self.qty_scale = POW10[max(self.qty_decimals, 0)]
-        self.kept[0] = self.kept[1] = 0  # digits printed at other decimals no longer hold
+        self._forget()  # digits printed at other decimals no longer hold
+
+    cdef void _forget(self) noexcept:
+        """Keep no text: the next check prints both sides."""
+        self.sides[0][self.current[0]].count = self.sides[1][self.current[1]].count = -1
 
     cpdef object checksum(self, OrderBook book):
         """Kraken's checksum (unsigned CRC32) of ``book``'s top 10 asks then top 10 bids.
         ValueError if the book has levels and the decimals are not known yet."""
-        cdef char[CHECKSUM_LEVELS * 2 * LEVEL_DIGITS + LEVEL_DIGITS] text  # slack: fixed copies
-        cdef Py_ssize_t length = 0
+        cdef SideText* text
         if (book.asks.count or book.bids.count) and not (self.price_decimals >= 0
                                                           and self.qty_decimals >= 0):
             raise ValueError(f"{book.symbol}: how Kraken prints its numbers is not known yet")
-        length = self._side(book.asks, 0, text, length)
-        length = self._side(book.bids, 1, text, length)
-        return _crc32(<unsigned char*>text, length)
+        if self._side(book.asks, 0):
+            text = &self.sides[0][self.current[0]]
+            self.asks_crc = _crc32(0xFFFFFFFF, <unsigned char*>text.text, text.starts[text.count])
+        self._side(book.bids, 1)
+        text = &self.sides[1][self.current[1]]
+        return _crc32(self.asks_crc, <unsigned char*>text.text, text.starts[text.count]) ^ 0xFFFFFFFF
 
-    cdef Py_ssize_t _side(self, BookSide side, int which, char* text, Py_ssize_t length) noexcept:
-        """Append the digits of the side's top levels (``which``: 0 asks, 1 bids) to ``text``,
-        reusing the last check's digits of each level whose price (and size) are unchanged."""
-        cdef Digits* old = self.digits[which][self.current[which]]
-        cdef Digits* new = self.digits[which][1 - self.current[which]]
-        cdef Digits* level
-        cdef Digits* seen
-        cdef double sign = -1.0 if which else 1.0, key, size
-        cdef Py_ssize_t i, count = min(side.count, CHECKSUM_LEVELS)
-        for i in range(count):
-            key, size, level = side.key_at(i), side.size_at_rank(i), &new[i]
-            seen = _kept(old, self.kept[which], i, key)
-            if seen is not NULL and seen.size == size:
-                level[0] = seen[0]
-                level = seen  # read the text where it was written: no stalled store forward
-            else:
-                level.key, level.size = key, size
-                if seen is NULL:
-                    level.price_length = <unsigned char>_digits(
-                        level.text, 0, _units(sign * key, self.price_scale))
-                else:
-                    level.price_length = seen.price_length
-                    memcpy(level.text, seen.text, LEVEL_DIGITS // 2)  # a price: at most 20 digits
-                level.length = <unsigned char>_digits(
-                    level.text, level.price_length, _units(size, self.qty_scale))
-            memcpy(&text[length], level.text, LEVEL_DIGITS)  # a fixed size: a few vector moves
-            length += level.length
+    cdef bint _side(self, BookSide side, int which) noexcept:
+        """Bring the kept text of the side's top levels (``which``: 0 asks, 1 bids) up to date;
+        False if those levels are the ones kept (prices and sizes), so is their text."""
+        cdef SideText* old = &self.sides[which][self.current[which]]
+        cdef Py_ssize_t count = min(side.count, CHECKSUM_LEVELS), same = 0
+        cdef Py_ssize_t both = min(count, old.count)
+        cdef const double* keys = &side.keys[side.count - 1]  # the best level; rank i at [-i]
+        cdef const double* sizes = &side.sizes[side.count - 1]
+        while same < both and keys[-same] == old.keys[same] and sizes[-same] == old.sizes[same]:
+            same += 1
+        if same == count == old.count:
+            return False
         self.current[which] = 1 - self.current[which]
-        self.kept[which] = count
-        return length
+        self._print(&self.sides[which][self.current[which]], old, same, side, which)
+        return True
+
+    cdef void _print(self, SideText* new, SideText* old, Py_ssize_t same, BookSide side,
+                     int which) noexcept:
+        """Write ``new``: the side's top levels, the first ``same`` of them as ``old`` has them,
+        copying the digits of each level whose price (and size) ``old`` has at its rank or one
+        away (a level added or removed above it), printing the rest."""
+        cdef double sign = -1.0 if which else 1.0, key, size
+        cdef double price_scale = self.price_scale, qty_scale = self.qty_scale
+        cdef Py_ssize_t i, j, count = min(side.count, CHECKSUM_LEVELS)
+        cdef Py_ssize_t length = old.starts[same] if same else 0
+        cdef const double* keys = &side.keys[side.count - 1]  # the best level; rank i at [-i]
+        cdef const double* sizes = &side.sizes[side.count - 1]
+        if same:
+            memcpy(new.text, old.text, length)
+            memcpy(new.keys, old.keys, same * sizeof(double))
+            memcpy(new.sizes, old.sizes, same * sizeof(double))
+            memcpy(new.starts, old.starts, same * sizeof(unsigned short))
+            memcpy(new.price_lengths, old.price_lengths, same)
+        for i in range(same, count):
+            key, size = keys[-i], sizes[-i]
+            new.keys[i], new.sizes[i], new.starts[i] = key, size, <unsigned short>length
+            j = _kept(old, i, key)
+            if j < 0:
+                length = _digits(new.text, length, _units(sign * key, price_scale))
+                new.price_lengths[i] = <unsigned char>(length - new.starts[i])
+            else:
+                new.price_lengths[i] = old.price_lengths[j]
+                if old.sizes[j] == size:  # a fixed size: a few vector moves
+                    memcpy(&new.text[length], &old.text[old.starts[j]], LEVEL_DIGITS)
+                    length += old.starts[j + 1] - old.starts[j]
+                    continue
+                memcpy(&new.text[length], &old.text[old.starts[j]], NUMBER_DIGITS)
+                length += new.price_lengths[i]
+            length = _digits(new.text, length, _units(size, qty_scale))
+        new.starts[count] = <unsigned short>length
+        new.count = count
 
 
-cdef inline Digits* _kept(Digits* levels, Py_ssize_t count, Py_ssize_t rank, double key) noexcept:
-    """The kept level of price ``key`` at ``rank`` or one rank away (a level added or removed
-    above it), or NULL."""
-    if rank < count and levels[rank].key == key:
-        return &levels[rank]
-    if 0 < rank <= count and levels[rank - 1].key == key:
-        return &levels[rank - 1]
-    if rank + 1 < count and levels[rank + 1].key == key:
-        return &levels[rank + 1]
-    return NULL
+cdef inline Py_ssize_t _kept(SideText* old, Py_ssize_t rank, double key) noexcept:
+    """The rank in ``old`` of price ``key``, looked for at ``rank`` or one away, or -1."""
+    if rank < old.count and old.keys[rank] == key:
+        return rank
+    if 0 < rank <= old.count and old.keys[rank - 1] == key:
+        return rank - 1
+    if rank + 1 < old.count and old.keys[rank + 1] == key:
+        return rank + 1
+    return -1
 
 
 cdef inline unsigned long long _units(double value, double scale) noexcept:
@@ -159,32 +288,48 @@ cdef inline unsigned long long _units(double value, double scale) noexcept:
 cdef char* PAIRS = b"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899"
 
 
+cdef unsigned long long[20] UPOW10 = [
+    1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000, 10000000000,
+    100000000000, 1000000000000, 10000000000000, 100000000000000, 1000000000000000,
+    10000000000000000, 100000000000000000, 1000000000000000000, 10000000000000000000ULL]
+
+
+@cython.cdivision(True)
 cdef inline Py_ssize_t _digits(char* text, Py_ssize_t at, unsigned long long units) noexcept:
-    """Append the decimal digits of ``units`` (none for 0: all its zeros are leading), two at a
-    time from the right."""
-    cdef char[20] tail
-    cdef int n = 20, pair
+    """Write the decimal digits of ``units`` at ``at`` (none for 0: all its zeros are leading),
+    two at a time from the right, straight into ``text``; return where they end."""
+    cdef int count, pair
+    if units == 0:
+        return at
+    count = ((64 - __builtin_clzll(units)) * 1233) >> 12  # digits of 2**bits - 1, or one less
+    count += units >= UPOW10[count]
+    cdef Py_ssize_t end = at + count, n = end
     while units >= 100:
         pair = <int>(units % 100) * 2
         units //= 100
         n -= 2
-        tail[n] = PAIRS[pair]
-        tail[n + 1] = PAIRS[pair + 1]
+        text[n] = PAIRS[pair]
+        text[n + 1] = PAIRS[pair + 1]
     if units >= 10:
-        n -= 2
-        tail[n] = PAIRS[units * 2]
-        tail[n + 1] = PAIRS[units * 2 + 1]
-    elif units:
-        n -= 1
-        tail[n] = c'0' + <char>units
-    memcpy(&text[at], &tail[n], 20 - n)
-    return at + 20 - n
+        text[n - 2] = PAIRS[units * 2]
+        text[n - 1] = PAIRS[units * 2 + 1]
+    else:
+        text[n - 1] = c'0' + <char>units
+    return end
 
 
-cpdef list levels(list rows):
-    """Kraken levels ``[{"price": p, "qty": q}, ...]`` as the book's ``[(p, q), ...]``
-    (TypeError/KeyError for anything else)."""
-    return [((<dict?>row)["price"], (<dict>row)["qty"]) for row in rows]
+cpdef tuple levels(list rows):
+    """Kraken levels ``[{"price": p, "qty": q}, ...]`` as the book's ``((p, q), ...)``
+    (TypeError/KeyError for anything else): one tuple of the exact size, none when empty."""
+    cdef Py_ssize_t count = len(rows), i
+    if not count:
+        return ()
+    cdef tuple result = PyTuple_New(count)
+    for i in range(count):
+        level = ((<dict?>rows[i])["price"], (<dict>rows[i])["qty"])
+        Py_INCREF(level)
+        PyTuple_SET_ITEM(result, i, level)
+    return result
 
 
 cpdef truncate(OrderBook book, Py_ssize_t depth):
@@ -196,12 +341,14 @@ cpdef truncate(OrderBook book, Py_ssize_t depth):
 
 cpdef double parse_timestamp(str text) except? -1.0:
     """Unix seconds of an RFC 3339 UTC time as Kraken and Coinbase send it,
-    ``2023-10-06T17:35:55.440295Z`` (any number of fraction digits);
-    ValueError for anything else."""
+    ``2023-10-06T17:35:55.440295Z`` (any number of fraction digits, those past nanoseconds
+    ignored): the whole seconds and fraction as one integer, divided once by a power of ten,
+    so microseconds give exactly ``datetime.timestamp()``. ValueError for anything else."""
     cdef Py_ssize_t length, i
     cdef const char* s = PyUnicode_AsUTF8AndSize(text, &length)
     cdef long year, month, day, hour, minute, second
-    cdef double fraction = 0.0, scale = 0.1
+    cdef long long ticks = 0  # the fraction, in units of 10**-places seconds
+    cdef int places = 0
     if length < 20 or s[4] != c'-' or s[7] != c'-' or s[10] != c'T' or s[13] != c':' \
             or s[16] != c':' or s[length - 1] != c'Z':
         raise ValueError(f"not a UTC time: {text!r}")
@@ -213,13 +360,15 @@ cpdef double parse_timestamp(str text) except? -1.0:
         for i in range(20, length - 1):
             if not c'0' <= s[i] <= c'9':
                 raise ValueError(f"not a UTC time: {text!r}")
-            fraction += (s[i] - c'0') * scale
-            scale /= 10.0
+            if places < 9:
+                ticks = ticks * 10 + (s[i] - c'0')
+                places += 1
     if min(year, month, day, hour, minute, second) < 0 or not 1 <= month <= 12 \
             or not 1 <= day <= 31 or hour > 23 or minute > 59 or second > 60:
         raise ValueError(f"not a UTC time: {text!r}")
-    return _days_from_civil(year, month, day) * 86400.0 + hour * 3600 + minute * 60 + second \
-        + fraction
+    ticks += (_days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60
+              + second) * <long long>POW10[places]
+    return <double>ticks / POW10[places]
 
 
 cdef inline long _number(const char* s, int at, int width) noexcept:

@@ -7,10 +7,11 @@ from scanner.feeds.sync cimport WsSnapshotVenue
 
 cdef class Kraken(WsSnapshotVenue):
     cdef public dict printing  # symbol -> how Kraken prints that pair's numbers
+    cdef dict pairs  # market id -> (book, printing)
 
     @cython.locals(message=dict)
     cpdef handle(self, frame, double received_at)
-    @cython.locals(book=OrderBook, printing=Printing, seq="long long", exchange_time=double)
+    @cython.locals(pair=tuple, book=OrderBook, printing=Printing, seq="long long", exchange_time=double)
     cdef _on_update(self, dict data, frame, double received_at)
     @cython.locals(printing=Printing)
     cdef object checksum(self, OrderBook book, object bids, object asks)

@@ -27,6 +27,9 @@ class Kraken(WsSnapshotVenue):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.printing = {symbol: Printing() for symbol in self.books}
+        # market id -> (book, printing): an update finds both with one lookup
+        self.pairs = {market_id: (book, self.printing[book.symbol])
+                      for market_id, book in self.by_id.items()}
         for book in self.books.values():
             book.bids.depth = book.asks.depth = BOOK_DEPTH
 
@@ -90,10 +93,12 @@ class Kraken(WsSnapshotVenue):
             self.snapshot(book, bids, asks, 0, 0, received_at, 0.0, checksum)
 
     def _on_update(self, data: dict, frame: bytes, received_at: float) -> None:
-        book = self.by_id.get(data["symbol"])
-        if book is None or book.state is SYNCING:
-            return  # not ours, or an update before the (re)subscription's snapshot
-        printing = self.printing[book.symbol]
+        pair = self.pairs.get(data["symbol"])
+        if pair is None:
+            return  # not ours
+        book, printing = pair
+        if book.state is SYNCING:
+            return  # an update before the (re)subscription's snapshot
         try:
             bids, asks = levels(data["bids"]), levels(data["asks"])
             timestamp = data.get("timestamp")
