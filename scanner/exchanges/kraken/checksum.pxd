@@ -21,8 +21,7 @@ ctypedef struct SideText:  # one side's top levels and their checksum text, as l
 cdef class Printing:
     cdef public int price_decimals, qty_decimals  # -1 until learned from the exchange's texts
     cdef double price_scale, qty_scale
-    cdef SideText[2][2] sides  # [asks, bids][two generations]
-    cdef int[2] current  # each side's current generation
+    cdef SideText[2] sides  # [asks, bids]
     cdef uint32_t asks_crc  # the CRC register after the current asks' text
 
     cpdef learn(self, bids, asks)

@@ -198,7 +198,7 @@ cdef class Printing:
 
     cdef void _forget(self) noexcept:
         """Keep no text: the next check prints both sides."""
-        self.sides[0][self.current[0]].count = self.sides[1][self.current[1]].count = -1
+        self.sides[0].count = self.sides[1].count = -1
 
     cpdef object checksum(self, OrderBook book):
         """Kraken's checksum (unsigned CRC32) of ``book``'s top 10 asks then top 10 bids.
@@ -208,45 +208,48 @@ cdef class Printing:
                                                           and self.qty_decimals >= 0):
             raise ValueError(f"{book.symbol}: how Kraken prints its numbers is not known yet")
         if self._side(book.asks, 0):
-            text = &self.sides[0][self.current[0]]
+            text = &self.sides[0]
             self.asks_crc = _crc32(0xFFFFFFFF, <unsigned char*>text.text, text.starts[text.count])
         self._side(book.bids, 1)
-        text = &self.sides[1][self.current[1]]
+        text = &self.sides[1]
         return _crc32(self.asks_crc, <unsigned char*>text.text, text.starts[text.count]) ^ 0xFFFFFFFF
 
     cdef bint _side(self, BookSide side, int which) noexcept:
         """Bring the kept text of the side's top levels (``which``: 0 asks, 1 bids) up to date;
-        False if those levels are the ones kept (prices and sizes), so is their text."""
-        cdef SideText* old = &self.sides[which][self.current[which]]
-        cdef Py_ssize_t count = min(side.count, CHECKSUM_LEVELS), same = 0
-        cdef Py_ssize_t both = min(count, old.count)
+        False if those levels are the ones kept (prices and sizes), so is their text. The
+        levels from the first that changed are written to ``SCRATCH`` (hot in the cache: the
+        kept texts of many pairs are not), then copied over the kept ones."""
+        cdef SideText* kept = &self.sides[which]
+        cdef Py_ssize_t count = min(side.count, CHECKSUM_LEVELS), same = 0, start
+        cdef Py_ssize_t both = min(count, kept.count)
         cdef const double* keys = &side.keys[side.count - 1]  # the best level; rank i at [-i]
         cdef const double* sizes = &side.sizes[side.count - 1]
-        while same < both and keys[-same] == old.keys[same] and sizes[-same] == old.sizes[same]:
+        while same < both and keys[-same] == kept.keys[same] and sizes[-same] == kept.sizes[same]:
             same += 1
-        if same == count == old.count:
+        if same == count == kept.count:
             return False
-        self.current[which] = 1 - self.current[which]
-        self._print(&self.sides[which][self.current[which]], old, same, side, which)
+        self._print(&SCRATCH, kept, same, side, which)
+        start = kept.starts[same] if same else 0
+        memcpy(&kept.keys[same], &SCRATCH.keys[same], (count - same) * sizeof(double))
+        memcpy(&kept.sizes[same], &SCRATCH.sizes[same], (count - same) * sizeof(double))
+        memcpy(&kept.starts[same], &SCRATCH.starts[same], (count - same + 1) * sizeof(unsigned short))
+        memcpy(&kept.price_lengths[same], &SCRATCH.price_lengths[same], count - same)
+        memcpy(&kept.text[start], &SCRATCH.text[start], SCRATCH.starts[count] - start)
+        kept.count = count
         return True
 
     cdef void _print(self, SideText* new, SideText* old, Py_ssize_t same, BookSide side,
                      int which) noexcept:
-        """Write ``new``: the side's top levels, the first ``same`` of them as ``old`` has them,
-        copying the digits of each level whose price (and size) ``old`` has at its rank or one
-        away (a level added or removed above it), printing the rest."""
+        """Write the side's top levels from rank ``same`` on into ``new``, at the places they
+        take after the first ``same`` of ``old``: copying the digits of each level whose price
+        (and size) ``old`` has at its rank or one away (a level added or removed above it),
+        printing the rest."""
         cdef double sign = -1.0 if which else 1.0, key, size
         cdef double price_scale = self.price_scale, qty_scale = self.qty_scale
         cdef Py_ssize_t i, j, count = min(side.count, CHECKSUM_LEVELS)
         cdef Py_ssize_t length = old.starts[same] if same else 0
         cdef const double* keys = &side.keys[side.count - 1]  # the best level; rank i at [-i]
         cdef const double* sizes = &side.sizes[side.count - 1]
-        if same:
-            memcpy(new.text, old.text, length)
-            memcpy(new.keys, old.keys, same * sizeof(double))
-            memcpy(new.sizes, old.sizes, same * sizeof(double))
-            memcpy(new.starts, old.starts, same * sizeof(unsigned short))
-            memcpy(new.price_lengths, old.price_lengths, same)
         for i in range(same, count):
             key, size = keys[-i], sizes[-i]
             new.keys[i], new.sizes[i], new.starts[i] = key, size, <unsigned short>length
@@ -265,6 +268,9 @@ cdef class Printing:
             length = _digits(new.text, length, _units(size, qty_scale))
         new.starts[count] = <unsigned short>length
         new.count = count
+
+
+cdef SideText SCRATCH  # where a side's changed levels are written, before they are kept
 
 
 cdef inline Py_ssize_t _kept(SideText* old, Py_ssize_t rank, double key) noexcept:
