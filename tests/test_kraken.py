@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import zlib
 from datetime import datetime
 
@@ -12,7 +13,7 @@ import pytest
 
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.kraken import BOOK_DEPTH
-from scanner.exchanges.kraken.checksum import Printing, parse_timestamp
+from scanner.exchanges.kraken.checksum import Printing, crc32, parse_timestamp
 from scanner.exchanges.kraken.feed import Kraken
 from scanner.exchanges.kraken.sim import checksum
 from scanner.feeds import FeedError
@@ -104,6 +105,53 @@ def test_checksum_reuses_no_stale_digits_as_levels_move_change_and_reprint():
     bids, asks = ({price + "0": qty for price, qty in side.items()} for side in (bids, asks))
     printing.learn(list(bids.items()), list(asks.items()))  # now printed with 3 decimals
     check()
+
+
+def test_crc_folds_any_length_and_split_as_zlib_does():
+    """The carry-less-multiplication CRC (16-byte blocks from 64 bytes) and the table CRC for
+    the rest give zlib's value at every length, and continue from a register as zlib does."""
+    rng = random.Random(5)
+    for length in [*range(200), 255, 256, 257, 1000, 4099]:
+        data = rng.randbytes(length)
+        cut = rng.randrange(length + 1)
+        assert crc32(data) == zlib.crc32(data)
+        assert crc32(data[cut:], crc32(data[:cut])) == zlib.crc32(data)
+
+
+def test_checksum_follows_random_edits_on_one_side_or_both():
+    """Thousands of random edits (new levels at any rank, resizes, deletes, one side or both,
+    prices and sizes of many digit counts): every check equals the printed book's checksum."""
+    rng = random.Random(11)
+    book, printing = OrderBook("kraken", "X/USD"), Printing()
+    sides = {"bids": {}, "asks": {}}
+    for i in range(15):
+        sides["bids"][f"{1000 - i:.3f}"] = f"{rng.uniform(0.001, 5000):.6f}"
+        sides["asks"][f"{1001 + i:.3f}"] = f"{rng.uniform(0.001, 5000):.6f}"
+    book.load_snapshot(list(sides["bids"].items()), list(sides["asks"].items()), 1, 1, 1.0)
+    printing.learn(list(sides["bids"].items()), list(sides["asks"].items()))
+    for seq in range(2, 3000):
+        edits: dict[str, list] = {"bids": [], "asks": []}
+        for name in rng.sample(["bids", "asks"], rng.choice([1, 2])):
+            levels = sides[name]
+            best = max(map(float, levels)) if name == "bids" else min(map(float, levels))
+            price = best + (-1 if name == "bids" else 1) * rng.choice([-0.5, 0, 0.001, 1, 3, 9.5])
+            price = f"{price:.3f}" if rng.random() < 0.5 or not levels else rng.choice(list(levels))
+            qty = "0" if price in levels and rng.random() < 0.4 else f"{rng.uniform(0, 10 ** rng.randrange(7)):.6f}"
+            if float(qty) == 0 and price not in levels or len(levels) < 3 and float(qty) == 0:
+                continue
+            crossing = (float(price) >= min(map(float, sides["asks"])) if name == "bids"
+                        else float(price) <= max(map(float, sides["bids"])))
+            if crossing:
+                continue
+            if float(qty) == 0:
+                del levels[price]
+            else:
+                levels[price] = qty
+            edits[name].append((price, qty))
+        book.apply_next(edits["bids"], edits["asks"], seq - 1, seq, seq, 1.0)
+        best_bids = sorted(sides["bids"].items(), key=lambda row: float(row[0]), reverse=True)
+        best_asks = sorted(sides["asks"].items(), key=lambda row: float(row[0]))
+        assert printing.checksum(book) == checksum(best_bids, best_asks), seq
 
 
 def gst_venue() -> tuple[Kraken, OrderBook, list, list]:
