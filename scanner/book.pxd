@@ -30,7 +30,9 @@ cdef class BookSide:
     cdef double* keys  # prices worst first, best last, negated on the bid side (keys descend)
     cdef double* sizes
     cdef Py_ssize_t count
-    cdef Py_ssize_t capacity
+    cdef double* key_base  # the allocations ``keys`` and ``sizes`` lie in, with room at both ends
+    cdef double* size_base
+    cdef Py_ssize_t capacity  # levels each allocation holds
     cdef readonly bint is_bid
     cdef public Py_ssize_t depth  # levels from the best the channel keeps current
     cdef readonly double bound  # the worst known key (the price, negated on bids); past it, unknown
@@ -49,8 +51,10 @@ cdef class BookSide:
     cdef Py_ssize_t _find(self, double key) noexcept
     cdef int _update(self, double key, double size) except -1
     cdef int _insert(self, Py_ssize_t at, double key, double size) except -1
-    cdef int _grow(self) except -1
     cdef void _remove(self, Py_ssize_t at) noexcept
+    cdef void _drop_worst(self, Py_ssize_t n) noexcept
+    cdef void _place(self, Py_ssize_t n) noexcept
+    cdef int _reserve(self, Py_ssize_t n) except -1
 
     cpdef keep_best(self, Py_ssize_t n)
 

@@ -22,8 +22,8 @@ from enum import IntEnum
 
 from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.math cimport INFINITY, isfinite, nextafter
-from libc.stdlib cimport free, malloc, realloc
-from libc.string cimport memmove
+from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy, memmove
 
 cdef double[23] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
                          1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
@@ -129,14 +129,15 @@ cdef class BookSide:
         self.bound = INFINITY
         self.count = 0
         self.capacity = MIN_CAPACITY
-        self.keys = <double*>malloc(self.capacity * sizeof(double))
-        self.sizes = <double*>malloc(self.capacity * sizeof(double))
-        if self.keys is NULL or self.sizes is NULL:
+        self.key_base = <double*>malloc(self.capacity * sizeof(double))
+        self.size_base = <double*>malloc(self.capacity * sizeof(double))
+        if self.key_base is NULL or self.size_base is NULL:
             raise MemoryError()
+        self._place(0)
 
     def __dealloc__(self):
-        free(self.keys)
-        free(self.sizes)
+        free(self.key_base)
+        free(self.size_base)
 
     def __len__(self) -> int:
         return self.count
@@ -145,6 +146,7 @@ cdef class BookSide:
         """Empty the side; what it knows is unbounded again (a full snapshot follows)."""
         self.count = 0
         self.bound = INFINITY
+        self._place(0)
 
     cpdef load(self, levels):
         """Empty the side and apply a snapshot's wire levels: ``apply`` after ``clear``, in one
@@ -160,8 +162,9 @@ cdef class BookSide:
         cdef double sign = -1.0 if self.is_bid else 1.0, key, size
         if n > MAX_SIDE:
             return False
-        while self.capacity < n:
-            self._grow()
+        if self.capacity < n:
+            self._reserve(n)
+        self._place(n)
         for i in range(n):
             level = levels[i]
             key = sign * parse_number(level[0])
@@ -267,58 +270,94 @@ cdef class BookSide:
         return 0
 
     cdef int _insert(self, Py_ssize_t at, double key, double size) except -1:
-        """Insert a level before index ``at`` (the better levels move up one). On a full side
-        the worst level is dropped (this one, when it is the worst) and prices from there on
-        become unknown."""
+        """Insert a level before index ``at``: the worse levels move down one or the better
+        ones up one, whichever are fewer. On a full side the worst level is dropped (this one,
+        when it is the worst) and prices from there on become unknown."""
         if self.count == MAX_SIDE:
             if at == 0:
                 self.bound = min(self.bound, nextafter(key, -INFINITY))
                 return 0
             self.bound = min(self.bound, nextafter(self.keys[0], -INFINITY))
-            at -= 1  # the worse levels move down one, over the dropped worst
-            memmove(&self.keys[0], &self.keys[1], at * sizeof(double))
-            memmove(&self.sizes[0], &self.sizes[1], at * sizeof(double))
+            self._drop_worst(1)
+            at -= 1
+        if at < self.count - at:
+            if self.keys == self.key_base:
+                self._reserve(self.count + 1)
+            memmove(self.keys - 1, self.keys, at * sizeof(double))
+            memmove(self.sizes - 1, self.sizes, at * sizeof(double))
+            self.keys -= 1
+            self.sizes -= 1
         else:
-            if self.count == self.capacity:
-                self._grow()
-            if at < self.count:
-                memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
-                memmove(&self.sizes[at + 1], &self.sizes[at], (self.count - at) * sizeof(double))
-            self.count += 1
+            if self.keys + self.count == self.key_base + self.capacity:
+                self._reserve(self.count + 1)
+            memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
+            memmove(&self.sizes[at + 1], &self.sizes[at], (self.count - at) * sizeof(double))
+        self.count += 1
         self.keys[at] = key
         self.sizes[at] = size
         return 0
 
-    cdef int _grow(self) except -1:
-        cdef Py_ssize_t capacity = min(self.capacity * 2, MAX_SIDE)
-        cdef double* keys = <double*>realloc(self.keys, capacity * sizeof(double))
-        cdef double* sizes
-        if keys is NULL:
-            raise MemoryError()
-        self.keys = keys
-        sizes = <double*>realloc(self.sizes, capacity * sizeof(double))
-        if sizes is NULL:
-            raise MemoryError()
-        self.sizes = sizes
-        self.capacity = capacity
+    cdef void _remove(self, Py_ssize_t at) noexcept:
+        """Remove the level at ``at``: the worse levels move up one or the better ones down
+        one, whichever are fewer."""
+        cdef Py_ssize_t better = self.count - at - 1
+        if at < better:
+            memmove(self.keys + 1, self.keys, at * sizeof(double))
+            memmove(self.sizes + 1, self.sizes, at * sizeof(double))
+            self.keys += 1
+            self.sizes += 1
+        elif better > 0:
+            memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
+            memmove(&self.sizes[at], &self.sizes[at + 1], better * sizeof(double))
+        self.count -= 1
+
+    cdef void _drop_worst(self, Py_ssize_t n) noexcept:
+        """Drop the ``n`` worst levels (the arrays start further on: nothing moves)."""
+        self.keys += n
+        self.sizes += n
+        self.count -= n
+
+    cdef void _place(self, Py_ssize_t n) noexcept:
+        """Start the arrays so that ``n`` levels sit in the middle of their allocation, with
+        room to grow at both ends (the levels are not moved: call on an empty side)."""
+        cdef Py_ssize_t start = (self.capacity - n) // 2
+        self.keys = self.key_base + start
+        self.sizes = self.size_base + start
+
+    cdef int _reserve(self, Py_ssize_t n) except -1:
+        """Room for ``n`` levels and an eighth more at each end: the levels moved to the middle
+        of their allocation, first doubled until it is large enough."""
+        cdef Py_ssize_t capacity = self.capacity
+        cdef Py_ssize_t start
+        cdef double* key_base
+        cdef double* size_base
+        while capacity < n + n // 4 + 2:
+            capacity *= 2
+        start = (capacity - self.count) // 2
+        if capacity == self.capacity:
+            memmove(self.key_base + start, self.keys, self.count * sizeof(double))
+            memmove(self.size_base + start, self.sizes, self.count * sizeof(double))
+        else:
+            key_base = <double*>malloc(capacity * sizeof(double))
+            size_base = <double*>malloc(capacity * sizeof(double))
+            if key_base is NULL or size_base is NULL:
+                free(key_base)
+                free(size_base)
+                raise MemoryError()
+            memcpy(key_base + start, self.keys, self.count * sizeof(double))
+            memcpy(size_base + start, self.sizes, self.count * sizeof(double))
+            free(self.key_base)
+            free(self.size_base)
+            self.key_base, self.size_base, self.capacity = key_base, size_base, capacity
+        self.keys = self.key_base + start
+        self.sizes = self.size_base + start
         return 0
 
     cpdef keep_best(self, Py_ssize_t n):
         """Drop every level but the best ``n`` (a channel that truncates its book, as Kraken's
         does, sends no delete for a level pushed past its depth)."""
-        cdef Py_ssize_t drop = self.count - n
-        if drop > 0:
-            memmove(self.keys, &self.keys[drop], n * sizeof(double))
-            memmove(self.sizes, &self.sizes[drop], n * sizeof(double))
-            self.count = n
-
-    cdef void _remove(self, Py_ssize_t at) noexcept:
-        """Remove the level at ``at`` (the better levels move down one)."""
-        cdef Py_ssize_t better = self.count - at - 1
-        if better > 0:
-            memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
-            memmove(&self.sizes[at], &self.sizes[at + 1], better * sizeof(double))
-        self.count -= 1
+        if self.count > n:
+            self._drop_worst(self.count - n)
 
 
 cdef class OrderBook:

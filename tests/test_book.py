@@ -195,6 +195,25 @@ def test_levels_added_and_removed_anywhere_on_a_growing_side_match_a_plain_dict(
     assert longest > 300 and min(len(book.bids), len(book.asks)) < 100  # grew past 256, shrank
 
 
+def test_a_side_growing_at_one_end_then_the_other_and_thinning_in_the_middle():
+    """Levels move toward whichever end of a side has fewer of them to move, and the side's
+    storage grows and re-centres as one end fills: 1,500 new bests in a row, then 1,500 new
+    worsts, then removals and inserts in the middle, each read exactly as the reference."""
+    book = OrderBook("x", "BTC/USDT")
+    book.load_snapshot([["5000", "1"]], [["100000", "1"]], seq=1, version=1, received_at=1.0)
+    reference = ReferenceBook([["5000", "1"]], [["100000", "1"]])
+    diffs = [[[str(5000 + i), "2"]] for i in range(1, 1501)]  # new best bids
+    diffs += [[[str(5000 - i), "3"]] for i in range(1, 1501)]  # new worst bids
+    diffs += [[[str(price), "0"]] for price in range(4000, 6000, 3)]  # thin out the middle
+    diffs += [[[f"{price}.5", "4"]] for price in range(4500, 5500, 7)]  # and insert into it
+    for version, bids in enumerate(diffs, start=2):
+        book.apply_diff(bids, [], version, 2.0)
+        reference.apply(bids, [])
+        if version % 97 == 0 or version == len(diffs) + 1:
+            assert_same(book, reference, MAX_LEVELS, f"diff {version}")
+    assert len(book.bids) == len(reference.levels(True)) > 2000
+
+
 def test_a_snapshot_in_any_order_loads_as_its_levels_applied_in_turn():
     """Exchanges send snapshots best first (loaded in one pass); any other order, a repeated
     price or a zero size loads as the levels applied one after the other."""
