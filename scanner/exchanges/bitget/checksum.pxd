@@ -1,17 +1,21 @@
 # The C layout of checksum.pyx, cimported by feed.py.
-from scanner.book cimport OrderBook
+from libc.stdint cimport uint32_t
+
+from scanner.book cimport OrderBook, ParsedLevels
 
 
 cdef class TextSide:
     cdef double* keys  # prices worst first, best last, negated on the bid side (keys descend)
-    cdef char* texts  # per key in the same order, a slot: one length byte, then "price:size"
+    cdef uint32_t* slots  # per key in the same order, its text's slot in ``pool``; past
+                          # ``count``, the free slots (the array is a permutation of the slots)
+    cdef char* pool  # ``capacity`` slots: one length byte, then "price:size"
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
     cdef readonly bint is_bid
 
     cpdef clear(self)
     cdef int load(self, list levels) except -1
-    cdef int apply(self, list levels) except -1
+    cdef int apply(self, list levels, ParsedLevels parsed) except -1
     cdef int _set(self, double key, object price, object size) except -1
     cdef int _write(self, Py_ssize_t at, object price, object size) except -1
     cdef char* text(self, Py_ssize_t at) noexcept
@@ -23,6 +27,8 @@ cdef class TextBook:
     cdef readonly OrderBook book  # the book these texts mirror
     cdef readonly TextSide bids
     cdef readonly TextSide asks
+    cdef readonly ParsedLevels parsed_bids  # the last update's levels, parsed (for the book)
+    cdef readonly ParsedLevels parsed_asks
     cdef char* buffer  # the checksummed string, rebuilt on each check
 
     cpdef load(self, list bids, list asks)

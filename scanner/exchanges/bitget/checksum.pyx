@@ -5,19 +5,21 @@ Bitget signs every ``books`` update with the CRC32 (as a signed 32-bit integer) 
 bids and asks interleaved, ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` (a shorter side's
 missing levels are skipped), written with the exchange's own texts ("0.5000", not "0.5").
 The book holds doubles, so a ``TextBook`` keeps beside it the wire's ``price:size`` text of
-every price, laid out as the book's sides are: worst first, best last, each text in a
-fixed-size slot of one array in that order. A change near the top moves only the few better
-slots, and the best 25 texts of a side lie side by side at its end, so a check reads two
-short runs of memory (no scattered fetches, no Python object per level) into one buffer and
-runs zlib-ng's SIMD CRC32 over it.
+every price, in fixed-size slots of a pool; its sides hold keys and slot numbers laid out as the
+book's sides are (worst first, best last), so a change near the top moves a few 12-byte
+entries, never the texts. Each update's levels are parsed once: the prices and sizes go to the
+book as ``ParsedLevels``. A check copies the best 25 texts of each side into one buffer and runs
+zlib-ng's SIMD CRC32 over it, called in C (no bytes object, no Python call).
 """
-from cpython.bytes cimport PyBytes_FromStringAndSize
+import ctypes
+
+from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove
 
-from zlib_ng.zlib_ng import crc32
+from zlib_ng import zlib_ng
 
-from scanner.book cimport find_key, parse_number
+from scanner.book cimport ParsedLevels, find_key, parse_number
 from scanner.book import MAX_LEVELS, BookError
 
 
@@ -35,21 +37,29 @@ cdef Py_ssize_t MIN_CAPACITY = 64
 cdef enum:
     SHORT_TEXT = 32  # bytes a check copies at once per level (most texts are shorter)
 
+ctypedef uint32_t (*Crc32)(uint32_t crc, const unsigned char* data, uint32_t length) noexcept nogil
+# zlib-ng's own ``zng_crc32`` (exported by the zlib_ng module the project depends on), the
+# function its ``crc32`` wraps: called directly, a check allocates nothing
+cdef Crc32 crc32 = <Crc32><size_t>ctypes.cast(ctypes.CDLL(zlib_ng.__file__).zng_crc32,
+                                              ctypes.c_void_p).value
+
 
 cdef class TextSide:
     """One side's wire texts, keyed by price and ordered like ``BookSide`` (worst first, best
-    last); a level's text moves with its key."""
+    last); a level's slot number moves with its key, its text stays in its slot."""
 
     def __cinit__(self, bint is_bid):
         self.is_bid = is_bid
         self.count = self.capacity = 0
         self.keys = NULL
-        self.texts = NULL
+        self.slots = NULL
+        self.pool = NULL
         self._grow()
 
     def __dealloc__(self):
         free(self.keys)
-        free(self.texts)
+        free(self.slots)
+        free(self.pool)
 
     def __len__(self) -> int:
         return self.count
@@ -63,11 +73,11 @@ cdef class TextSide:
                 for i in range(self.count - 1, -1, -1)]
 
     cdef inline char* text(self, Py_ssize_t at) noexcept:
-        return &self.texts[at * TEXT_SLOT]
+        return &self.pool[self.slots[at] * TEXT_SLOT]
 
     cdef int load(self, list levels) except -1:
         """Replace the side with a snapshot's levels: in one pass when they come best first,
-        distinct and sized, as every exchange sends them (the slots fill from the end)."""
+        distinct and sized, as every exchange sends them (the levels fill from the end)."""
         cdef Py_ssize_t n = len(levels), i
         cdef double sign = -1.0 if self.is_bid else 1.0, key
         self.count = 0
@@ -86,41 +96,52 @@ cdef class TextSide:
             else:
                 self.count = n
                 return 0
-        return self.apply(levels)
+        return self.apply(levels, ParsedLevels())
 
-    cdef int apply(self, list levels) except -1:
-        """Apply wire levels ``[[price, size], ...]`` (size 0 deletes); ValueError for a level
-        whose price or size is not an ASCII text, or longer together than a slot holds."""
-        cdef double sign = -1.0 if self.is_bid else 1.0
+    cdef int apply(self, list levels, ParsedLevels parsed) except -1:
+        """Apply wire levels ``[[price, size], ...]`` (size 0 deletes), each parsed once into
+        ``parsed`` (emptied first); ValueError for a level whose price or size is not an
+        ASCII text, or longer together than a slot holds."""
+        cdef double sign = -1.0 if self.is_bid else 1.0, price_value, size_value
+        parsed.reserve(len(levels))
         for level in levels:
             price, size = level[0], level[1]
             _check_texts(price, size, level)
-            if parse_number(size) == 0.0:
-                self._set(sign * parse_number(price), None, None)
+            price_value, size_value = parse_number(price), parse_number(size)
+            parsed.prices[parsed.count] = price_value
+            parsed.sizes[parsed.count] = size_value
+            parsed.count += 1
+            if size_value == 0.0:
+                self._set(sign * price_value, None, None)
             else:
-                self._set(sign * parse_number(price), price, size)
+                self._set(sign * price_value, price, size)
         return 0
 
     cdef int _set(self, double key, object price, object size) except -1:
         """Set, add or (``price`` None) remove the level at ``key``."""
         cdef Py_ssize_t at = find_key(self.keys, self.count, key)
+        cdef uint32_t slot
         if not (at < self.count and self.keys[at] == key):
             if price is None:
                 return 0
             if self.count == MAX_SIDE:
                 if at == 0:
                     return 0  # worse than every level of a full side: dropped, as the book does
-                at -= 1  # the worse levels move down one, over the dropped worst
+                at -= 1  # the worse levels move down one, over the dropped worst (its slot)
+                slot = self.slots[0]
                 memmove(self.keys, &self.keys[1], at * sizeof(double))
-                memmove(self.texts, &self.texts[TEXT_SLOT], at * TEXT_SLOT)
+                memmove(self.slots, &self.slots[1], at * sizeof(uint32_t))
             else:
                 if self.count == self.capacity:
                     self._grow()
+                slot = self.slots[self.count]  # the first free slot
                 if at < self.count:
                     memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
-                    memmove(self.text(at + 1), self.text(at), (self.count - at) * TEXT_SLOT)
+                    memmove(&self.slots[at + 1], &self.slots[at],
+                            (self.count - at) * sizeof(uint32_t))
                 self.count += 1
             self.keys[at] = key
+            self.slots[at] = slot
         elif price is None:
             self._remove(at)
             return 0
@@ -138,25 +159,32 @@ cdef class TextSide:
         return 0
 
     cdef void _remove(self, Py_ssize_t at) noexcept:
-        """Remove the level at ``at`` (the better levels move down one)."""
+        """Remove the level at ``at`` (the better levels move down one; its slot is freed)."""
         cdef Py_ssize_t better = self.count - at - 1
+        cdef uint32_t slot = self.slots[at]
         if better > 0:
             memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
-            memmove(self.text(at), self.text(at + 1), better * TEXT_SLOT)
+            memmove(&self.slots[at], &self.slots[at + 1], better * sizeof(uint32_t))
         self.count -= 1
+        self.slots[self.count] = slot
 
     cdef int _grow(self) except -1:
-        """Room for twice as many levels (at most ``MAX_LEVELS``)."""
-        cdef Py_ssize_t capacity = min(max(self.capacity * 2, MIN_CAPACITY), MAX_SIDE)
-        cdef void* keys = realloc(self.keys, capacity * sizeof(double))
-        cdef void* texts
-        if keys is NULL:
+        """Room for twice as many levels (at most ``MAX_LEVELS``): the new slots are free."""
+        cdef Py_ssize_t capacity = min(max(self.capacity * 2, MIN_CAPACITY), MAX_SIDE), i
+        cdef void* grown = realloc(self.keys, capacity * sizeof(double))
+        if grown is NULL:
             raise MemoryError()
-        self.keys = <double*>keys
-        texts = realloc(self.texts, capacity * TEXT_SLOT)
-        if texts is NULL:
+        self.keys = <double*>grown
+        grown = realloc(self.slots, capacity * sizeof(uint32_t))
+        if grown is NULL:
             raise MemoryError()
-        self.texts = <char*>texts
+        self.slots = <uint32_t*>grown
+        grown = realloc(self.pool, capacity * TEXT_SLOT)
+        if grown is NULL:
+            raise MemoryError()
+        self.pool = <char*>grown
+        for i in range(self.capacity, capacity):
+            self.slots[i] = <uint32_t>i
         self.capacity = capacity
         return 0
 
@@ -177,6 +205,8 @@ cdef class TextBook:
         self.book = book
         self.bids = TextSide(True)
         self.asks = TextSide(False)
+        self.parsed_bids = ParsedLevels()
+        self.parsed_asks = ParsedLevels()
         self.buffer = <char*>malloc(2 * LEVELS * TEXT_SLOT + SHORT_TEXT)
         if self.buffer is NULL:
             raise MemoryError()
@@ -193,10 +223,11 @@ cdef class TextBook:
             raise BookError(self.book.symbol, "malformed", repr(exc)) from exc
 
     cpdef apply(self, list bids, list asks):
-        """Apply an update's levels; BookError ``malformed`` for a level that is not texts."""
+        """Apply an update's levels (parsed once, into ``parsed_bids`` and ``parsed_asks``);
+        BookError ``malformed`` for a level that is not texts."""
         try:
-            self.bids.apply(bids)
-            self.asks.apply(asks)
+            self.bids.apply(bids, self.parsed_bids)
+            self.asks.apply(asks, self.parsed_asks)
         except (ValueError, TypeError, IndexError) as exc:
             raise BookError(self.book.symbol, "malformed", repr(exc)) from exc
 
@@ -204,14 +235,14 @@ cdef class TextBook:
         """CRC32 (signed) of the best 25 levels per side, interleaved, in the wire's texts."""
         cdef TextSide bids = self.bids, asks = self.asks
         cdef Py_ssize_t i, at = 0
-        cdef unsigned long crc
+        cdef uint32_t crc
         for i in range(min(LEVELS, max(bids.count, asks.count))):
             if i < bids.count:
                 at = self._append(bids.text(bids.count - 1 - i), at)
             if i < asks.count:
                 at = self._append(asks.text(asks.count - 1 - i), at)
-        crc = crc32(PyBytes_FromStringAndSize(self.buffer, at - 1 if at else 0))
-        return <long long>crc - (1LL << 32) if crc >= (1UL << 31) else <long long>crc
+        crc = crc32(0, <unsigned char*>self.buffer, <uint32_t>(at - 1 if at else 0))
+        return <long long>crc - (1LL << 32) if crc >= (1U << 31) else <long long>crc
 
     cdef inline Py_ssize_t _append(self, const char* slot, Py_ssize_t at) noexcept:
         """Append a slot's text and a ``:`` to the buffer at ``at``; the new end."""
