@@ -6,9 +6,7 @@ from scanner.book cimport OrderBook, ParsedLevels
 
 cdef class TextSide:
     cdef double* keys  # prices worst first, best last, negated on the bid side (keys descend)
-    cdef uint32_t* slots  # per key in the same order, its text's slot in ``pool``; past
-                          # ``count``, the free slots (the array is a permutation of the slots)
-    cdef char* pool  # ``capacity`` slots: one length byte, then "price:size"
+    cdef char* texts  # per key in the same order, a slot: one length byte, then "price:size"
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
     cdef readonly bint is_bid

@@ -5,9 +5,10 @@ Bitget signs every ``books`` update with the CRC32 (as a signed 32-bit integer) 
 bids and asks interleaved, ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` (a shorter side's
 missing levels are skipped), written with the exchange's own texts ("0.5000", not "0.5").
 The book holds doubles, so a ``TextBook`` keeps beside it the wire's ``price:size`` text of
-every price, in fixed-size slots of a pool; its sides hold keys and slot numbers laid out as the
-book's sides are (worst first, best last), so a change near the top moves a few 12-byte
-entries, never the texts. Each update's levels are parsed once: the prices and sizes go to the
+every price, laid out as the book's sides are: worst first, best last, each text in a
+fixed-size slot of one array in that order. A change near the top moves only the few better
+slots, and the best 25 texts of a side lie side by side at its end, so a check reads two
+short runs of memory (no scattered fetches, no Python object per level). Each update's levels are parsed once: the prices and sizes go to the
 book as ``ParsedLevels``. A check copies the best 25 texts of each side into one buffer and runs
 zlib-ng's SIMD CRC32 over it, called in C (no bytes object, no Python call).
 """
@@ -46,20 +47,18 @@ cdef Crc32 crc32 = <Crc32><size_t>ctypes.cast(ctypes.CDLL(zlib_ng.__file__).zng_
 
 cdef class TextSide:
     """One side's wire texts, keyed by price and ordered like ``BookSide`` (worst first, best
-    last); a level's slot number moves with its key, its text stays in its slot."""
+    last); a level's text moves with its key."""
 
     def __cinit__(self, bint is_bid):
         self.is_bid = is_bid
         self.count = self.capacity = 0
         self.keys = NULL
-        self.slots = NULL
-        self.pool = NULL
+        self.texts = NULL
         self._grow()
 
     def __dealloc__(self):
         free(self.keys)
-        free(self.slots)
-        free(self.pool)
+        free(self.texts)
 
     def __len__(self) -> int:
         return self.count
@@ -73,11 +72,11 @@ cdef class TextSide:
                 for i in range(self.count - 1, -1, -1)]
 
     cdef inline char* text(self, Py_ssize_t at) noexcept:
-        return &self.pool[self.slots[at] * TEXT_SLOT]
+        return &self.texts[at * TEXT_SLOT]
 
     cdef int load(self, list levels) except -1:
         """Replace the side with a snapshot's levels: in one pass when they come best first,
-        distinct and sized, as every exchange sends them (the levels fill from the end)."""
+        distinct and sized, as every exchange sends them (the slots fill from the end)."""
         cdef Py_ssize_t n = len(levels), i
         cdef double sign = -1.0 if self.is_bid else 1.0, key
         self.count = 0
@@ -117,31 +116,27 @@ cdef class TextSide:
                 self._set(sign * price_value, price, size)
         return 0
 
+
     cdef int _set(self, double key, object price, object size) except -1:
         """Set, add or (``price`` None) remove the level at ``key``."""
         cdef Py_ssize_t at = find_key(self.keys, self.count, key)
-        cdef uint32_t slot
         if not (at < self.count and self.keys[at] == key):
             if price is None:
                 return 0
             if self.count == MAX_SIDE:
                 if at == 0:
                     return 0  # worse than every level of a full side: dropped, as the book does
-                at -= 1  # the worse levels move down one, over the dropped worst (its slot)
-                slot = self.slots[0]
+                at -= 1  # the worse levels move down one, over the dropped worst
                 memmove(self.keys, &self.keys[1], at * sizeof(double))
-                memmove(self.slots, &self.slots[1], at * sizeof(uint32_t))
+                memmove(self.texts, &self.texts[TEXT_SLOT], at * TEXT_SLOT)
             else:
                 if self.count == self.capacity:
                     self._grow()
-                slot = self.slots[self.count]  # the first free slot
                 if at < self.count:
                     memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
-                    memmove(&self.slots[at + 1], &self.slots[at],
-                            (self.count - at) * sizeof(uint32_t))
+                    memmove(self.text(at + 1), self.text(at), (self.count - at) * TEXT_SLOT)
                 self.count += 1
             self.keys[at] = key
-            self.slots[at] = slot
         elif price is None:
             self._remove(at)
             return 0
@@ -159,32 +154,25 @@ cdef class TextSide:
         return 0
 
     cdef void _remove(self, Py_ssize_t at) noexcept:
-        """Remove the level at ``at`` (the better levels move down one; its slot is freed)."""
+        """Remove the level at ``at`` (the better levels move down one)."""
         cdef Py_ssize_t better = self.count - at - 1
-        cdef uint32_t slot = self.slots[at]
         if better > 0:
             memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
-            memmove(&self.slots[at], &self.slots[at + 1], better * sizeof(uint32_t))
+            memmove(self.text(at), self.text(at + 1), better * TEXT_SLOT)
         self.count -= 1
-        self.slots[self.count] = slot
 
     cdef int _grow(self) except -1:
-        """Room for twice as many levels (at most ``MAX_LEVELS``): the new slots are free."""
-        cdef Py_ssize_t capacity = min(max(self.capacity * 2, MIN_CAPACITY), MAX_SIDE), i
-        cdef void* grown = realloc(self.keys, capacity * sizeof(double))
-        if grown is NULL:
+        """Room for twice as many levels (at most ``MAX_LEVELS``)."""
+        cdef Py_ssize_t capacity = min(max(self.capacity * 2, MIN_CAPACITY), MAX_SIDE)
+        cdef void* keys = realloc(self.keys, capacity * sizeof(double))
+        cdef void* texts
+        if keys is NULL:
             raise MemoryError()
-        self.keys = <double*>grown
-        grown = realloc(self.slots, capacity * sizeof(uint32_t))
-        if grown is NULL:
+        self.keys = <double*>keys
+        texts = realloc(self.texts, capacity * TEXT_SLOT)
+        if texts is NULL:
             raise MemoryError()
-        self.slots = <uint32_t*>grown
-        grown = realloc(self.pool, capacity * TEXT_SLOT)
-        if grown is NULL:
-            raise MemoryError()
-        self.pool = <char*>grown
-        for i in range(self.capacity, capacity):
-            self.slots[i] = <uint32_t>i
+        self.texts = <char*>texts
         self.capacity = capacity
         return 0
 
