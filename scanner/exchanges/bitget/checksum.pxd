@@ -31,5 +31,6 @@ cdef class TextBook:
 
     cpdef load(self, list bids, list asks)
     cpdef apply(self, list bids, list asks)
+    cdef void prefetch(self) noexcept
     cpdef long long checksum(self) except? -1
     cdef Py_ssize_t _append(self, const char* slot, Py_ssize_t at) noexcept

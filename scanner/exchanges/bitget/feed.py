@@ -57,6 +57,7 @@ class Bitget(WsSnapshotVenue):
     def _on_books(self, texts: TextBook, action: str | None, data: dict, received_at: float) -> None:
         """A snapshot or update of one book: its texts take the levels first (an update's are
         parsed there, once, and the book takes them parsed)."""
+        texts.prefetch()
         book = texts.book
         bids, asks = data["bids"], data["asks"]
         ts = cython.cast(cython.longlong, parse_number(data["ts"]))  # ms: 13 digits, exact
