@@ -241,6 +241,8 @@ cdef class TextBook:
         cdef BookSide book_bids = self.book.bids, book_asks = self.book.asks
         _prefetch(bids.text(max(bids.count - LEVELS, 0)), bids.text(bids.count))
         _prefetch(asks.text(max(asks.count - LEVELS, 0)), asks.text(asks.count))
+        _prefetch_top(bids.keys, bids.count)
+        _prefetch_top(asks.keys, asks.count)
         _prefetch_top(book_bids.keys, book_bids.count)
         _prefetch_top(book_bids.sizes, book_bids.count)
         _prefetch_top(book_asks.keys, book_asks.count)
