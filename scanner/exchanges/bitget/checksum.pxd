@@ -9,6 +9,7 @@ cdef class TextSide:
     cdef char* texts  # per key in the same order, a slot: one length byte, then "price:size"
     cdef Py_ssize_t count
     cdef Py_ssize_t capacity
+    cdef Py_ssize_t slot  # bytes per text slot: 32, or 64 once a text of the side needs more
     cdef readonly bint is_bid
 
     cpdef clear(self)
@@ -18,6 +19,7 @@ cdef class TextSide:
     cdef int _write(self, Py_ssize_t at, object price, object size) except -1
     cdef char* text(self, Py_ssize_t at) noexcept
     cdef void _remove(self, Py_ssize_t at) noexcept
+    cdef int _widen(self) except -1
     cdef int _grow(self) except -1
 
 

@@ -33,13 +33,14 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object text)
 
 CHECKSUM_LEVELS = 25  # levels per side the checksum covers
-SLOT = 64  # bytes per level text: its length, then up to 63 characters of "price:size"
+SLOT = 64  # bytes per level text at most: its length, then up to 63 characters of "price:size"
 cdef Py_ssize_t LEVELS = CHECKSUM_LEVELS
 cdef Py_ssize_t TEXT_SLOT = SLOT
 cdef Py_ssize_t MAX_SIDE = MAX_LEVELS  # as the book: past it the worst levels are dropped
 cdef Py_ssize_t MIN_CAPACITY = 64
 cdef enum:
     SHORT_TEXT = 32  # bytes a check copies at once per level (most texts are shorter)
+    NARROW_SLOT = 32  # a side's slots until one of its texts needs more (most never do)
 
 ctypedef uint32_t (*Crc32)(uint32_t crc, const unsigned char* data, uint32_t length) noexcept nogil
 # zlib-ng's own ``zng_crc32`` (exported by the zlib_ng module the project depends on), the
@@ -55,6 +56,7 @@ cdef class TextSide:
     def __cinit__(self, bint is_bid):
         self.is_bid = is_bid
         self.count = self.capacity = 0
+        self.slot = NARROW_SLOT
         self.keys = NULL
         self.texts = NULL
         self._grow()
@@ -75,7 +77,7 @@ cdef class TextSide:
                 for i in range(self.count - 1, -1, -1)]
 
     cdef inline char* text(self, Py_ssize_t at) noexcept:
-        return &self.texts[at * TEXT_SLOT]
+        return &self.texts[at * self.slot]
 
     cdef int load(self, list levels) except -1:
         """Replace the side with a snapshot's levels: in one pass when they come best first,
@@ -131,13 +133,13 @@ cdef class TextSide:
                     return 0  # worse than every level of a full side: dropped, as the book does
                 at -= 1  # the worse levels move down one, over the dropped worst
                 memmove(self.keys, &self.keys[1], at * sizeof(double))
-                memmove(self.texts, &self.texts[TEXT_SLOT], at * TEXT_SLOT)
+                memmove(self.texts, &self.texts[self.slot], at * self.slot)
             else:
                 if self.count == self.capacity:
                     self._grow()
                 if at < self.count:
                     memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
-                    memmove(self.text(at + 1), self.text(at), (self.count - at) * TEXT_SLOT)
+                    memmove(self.text(at + 1), self.text(at), (self.count - at) * self.slot)
                 self.count += 1
             self.keys[at] = key
         elif price is None:
@@ -149,7 +151,10 @@ cdef class TextSide:
         """Write ``price:size`` into the slot of level ``at`` (texts checked by ``_check_texts``)."""
         cdef Py_ssize_t price_length = PyUnicode_GET_LENGTH(price)
         cdef Py_ssize_t size_length = PyUnicode_GET_LENGTH(size)
-        cdef char* slot = self.text(at)
+        cdef char* slot
+        if price_length + 1 + size_length >= self.slot:
+            self._widen()
+        slot = self.text(at)
         slot[0] = <char>(price_length + 1 + size_length)
         memcpy(&slot[1], PyUnicode_DATA(price), price_length)
         slot[1 + price_length] = c':'
@@ -161,8 +166,22 @@ cdef class TextSide:
         cdef Py_ssize_t better = self.count - at - 1
         if better > 0:
             memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
-            memmove(self.text(at), self.text(at + 1), better * TEXT_SLOT)
+            memmove(self.text(at), self.text(at + 1), better * self.slot)
         self.count -= 1
+
+    cdef int _widen(self) except -1:
+        """Make every slot ``SLOT`` bytes wide, texts kept (all ``capacity`` slots: a snapshot
+        being loaded fills them before ``count`` is set)."""
+        cdef char* texts = <char*>malloc(self.capacity * TEXT_SLOT + SHORT_TEXT)
+        cdef Py_ssize_t i
+        if texts is NULL:
+            raise MemoryError()
+        for i in range(self.capacity):
+            memcpy(&texts[i * TEXT_SLOT], &self.texts[i * self.slot], self.slot)
+        free(self.texts)
+        self.texts = texts
+        self.slot = TEXT_SLOT
+        return 0
 
     cdef int _grow(self) except -1:
         """Room for twice as many levels (at most ``MAX_LEVELS``)."""
@@ -172,7 +191,7 @@ cdef class TextSide:
         if keys is NULL:
             raise MemoryError()
         self.keys = <double*>keys
-        texts = realloc(self.texts, capacity * TEXT_SLOT)
+        texts = realloc(self.texts, capacity * self.slot + SHORT_TEXT)  # + what a check may read past
         if texts is NULL:
             raise MemoryError()
         self.texts = <char*>texts
