@@ -5,12 +5,13 @@ Bitget signs every ``books`` update with the CRC32 (as a signed 32-bit integer) 
 bids and asks interleaved, ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` (a shorter side's
 missing levels are skipped), written with the exchange's own texts ("0.5000", not "0.5").
 The book holds doubles, so a ``TextBook`` keeps beside it the wire's ``price:size`` text of
-every price, laid out as the book's sides are: worst first, best last, each text in a
-fixed-size slot of one array in that order. A change near the top moves only the few better
-slots, and the best 25 texts of a side lie side by side at its end, so a check reads two
-short runs of memory (no scattered fetches, no Python object per level). Each update's levels are parsed once: the prices and sizes go to the
-book as ``ParsedLevels``. A check copies the best 25 texts of each side into one buffer and runs
-zlib-ng's SIMD CRC32 over it, called in C (no bytes object, no Python call).
+every price, laid out as the book's sides are: worst first, best last, each text in a slot of
+one array in that order (32 bytes; 64 once a side gets a longer text). A change near the top
+moves only the few better slots, and the best 25 texts of a side lie side by side at its end,
+so a check reads two short runs of memory, prefetched when the frame arrives. Each update's
+levels are parsed once, here: the book takes them as ``ParsedLevels``. A check copies the best
+25 texts of each side into one buffer and runs zlib-ng's SIMD CRC32 over it, called in C (no
+bytes object, no Python call).
 """
 import ctypes
 
