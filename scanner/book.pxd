@@ -26,6 +26,15 @@ cdef inline Py_ssize_t find_key(const double* keys, Py_ssize_t count, double key
     return lo
 
 
+cdef class ParsedLevels:
+    cdef double* prices  # wire levels read once by a feed: price and size per level, in order
+    cdef double* sizes
+    cdef Py_ssize_t count
+    cdef Py_ssize_t capacity
+
+    cdef int reserve(self, Py_ssize_t n) except -1
+
+
 cdef class BookSide:
     cdef double* keys  # prices worst first, best last, negated on the bid side (keys descend)
     cdef double* sizes

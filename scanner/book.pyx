@@ -70,6 +70,40 @@ cdef double parse_number(object text) except? -1.0:
     return value
 
 
+cdef class ParsedLevels:
+    """Wire levels already parsed (a feed that reads each level's texts itself, as Bitget's
+    checksum mirror does, parses them once): ``BookSide.apply`` takes them as it takes the
+    wire's ``[[price, size], ...]``. Reused frame after frame."""
+
+    def __cinit__(self):
+        self.count = self.capacity = 0
+        self.prices = self.sizes = NULL
+
+    def __dealloc__(self):
+        free(self.prices)
+        free(self.sizes)
+
+    def __len__(self) -> int:
+        return self.count
+
+    cdef int reserve(self, Py_ssize_t n) except -1:
+        """Empty it, with room for ``n`` levels (the reader fills ``prices``, ``sizes``, ``count``)."""
+        cdef Py_ssize_t capacity = max(n, MIN_CAPACITY)
+        cdef void* grown
+        self.count = 0
+        if n > self.capacity:
+            grown = realloc(self.prices, capacity * sizeof(double))
+            if grown is NULL:
+                raise MemoryError()
+            self.prices = <double*>grown
+            grown = realloc(self.sizes, capacity * sizeof(double))
+            if grown is NULL:
+                raise MemoryError()
+            self.sizes = <double*>grown
+            self.capacity = capacity
+        return 0
+
+
 class BookState(IntEnum):
     SYNCING = 0  # waiting for a snapshot, or resyncing after a gap
     LIVE = 1  # in sync and valid
@@ -209,8 +243,15 @@ cdef class BookSide:
         return self.sizes[at] if at < self.count and self.keys[at] == key else 0.0
 
     cpdef apply(self, levels):
-        """Apply wire levels ``[[price, size, ...], ...]`` (size 0 deletes)."""
+        """Apply wire levels ``[[price, size, ...], ...]`` or ``ParsedLevels`` (size 0 deletes)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
+        cdef ParsedLevels parsed
+        cdef Py_ssize_t i
+        if type(levels) is ParsedLevels:
+            parsed = levels
+            for i in range(parsed.count):
+                self._update(sign * parsed.prices[i], parsed.sizes[i])
+            return
         for level in levels:
             self._update(sign * parse_number(level[0]), parse_number(level[1]))
 
@@ -218,6 +259,15 @@ cdef class BookSide:
         """Apply only levels strictly worse than ``best`` (the rest is known to be older)."""
         cdef double sign = -1.0 if self.is_bid else 1.0
         cdef double edge = sign * best, key
+        cdef ParsedLevels parsed
+        cdef Py_ssize_t i
+        if type(levels) is ParsedLevels:
+            parsed = levels
+            for i in range(parsed.count):
+                key = sign * parsed.prices[i]
+                if key > edge:
+                    self._update(key, parsed.sizes[i])
+            return
         for level in levels:
             key = sign * parse_number(level[0])
             if key > edge:

@@ -85,6 +85,23 @@ def test_texts_follow_any_sequence_of_inserts_changes_and_deletes():
     assert texts.checksum() == book_checksum(bids, asks)
 
 
+def test_a_long_text_widens_the_side_and_every_text_is_kept():
+    bids = [[f"{100 - i}.00", f"{i + 1}.000"] for i in range(70)]  # past the first 64 slots
+    asks = [[f"{101 + i}.00", "2.000"] for i in range(30)]
+    texts = text_book(bids, asks)
+    long_bid = ["99.5000000000000001", "123456789012.1234567"]  # 40 characters with its ":"
+    long_ask = ["101.50000000000000", "0.000000000000000000000000001"]  # 48
+    texts.apply([long_bid], [long_ask])
+    bids, asks = [bids[0], long_bid, *bids[1:]], [asks[0], long_ask, *asks[1:]]
+    assert texts.bids.levels() == bids and texts.asks.levels() == asks
+    assert texts.checksum() == book_checksum(bids, asks)
+    texts.load(bids, asks)  # a snapshot that holds them
+    assert texts.bids.levels() == bids and texts.checksum() == book_checksum(bids, asks)
+    assert text_book(bids, asks).checksum() == book_checksum(bids, asks)
+    with pytest.raises(BookError, match="malformed"):
+        texts.apply([["1." + "0" * 40, "1." + "0" * 30]], [])  # more than a slot holds
+
+
 def venue(*symbols: str) -> tuple[Bitget, dict[str, OrderBook], list[OrderBook]]:
     changed: list[OrderBook] = []
     books = {symbol: spot_book("bitget", symbol) for symbol in symbols}

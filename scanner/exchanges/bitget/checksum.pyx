@@ -5,21 +5,28 @@ Bitget signs every ``books`` update with the CRC32 (as a signed 32-bit integer) 
 bids and asks interleaved, ``bid1px:bid1sz:ask1px:ask1sz:bid2px:...`` (a shorter side's
 missing levels are skipped), written with the exchange's own texts ("0.5000", not "0.5").
 The book holds doubles, so a ``TextBook`` keeps beside it the wire's ``price:size`` text of
-every price, laid out as the book's sides are: worst first, best last, each text in a
-fixed-size slot of one array in that order. A change near the top moves only the few better
-slots, and the best 25 texts of a side lie side by side at its end, so a check reads two
-short runs of memory (no scattered fetches, no Python object per level) into one buffer and
-runs zlib-ng's SIMD CRC32 over it.
+every price, laid out as the book's sides are: worst first, best last, each text in a slot of
+one array in that order (32 bytes; 64 once a side gets a longer text). A change near the top
+moves only the few better slots, and the best 25 texts of a side lie side by side at its end,
+so a check reads two short runs of memory, prefetched when the frame arrives. Each update's
+levels are parsed once, here: the book takes them as ``ParsedLevels``. A check copies the best
+25 texts of each side into one buffer and runs zlib-ng's SIMD CRC32 over it, called in C (no
+bytes object, no Python call).
 """
-from cpython.bytes cimport PyBytes_FromStringAndSize
+import ctypes
+
+from libc.stdint cimport uint32_t
 from libc.stdlib cimport free, malloc, realloc
 from libc.string cimport memcpy, memmove
 
-from zlib_ng.zlib_ng import crc32
+from zlib_ng import zlib_ng
 
-from scanner.book cimport find_key, parse_number
+from scanner.book cimport BookSide, ParsedLevels, find_key, parse_number
 from scanner.book import MAX_LEVELS, BookError
 
+
+cdef extern from *:
+    void __builtin_prefetch(const void* address) nogil
 
 cdef extern from "Python.h":
     bint PyUnicode_IS_COMPACT_ASCII(object text)
@@ -27,13 +34,20 @@ cdef extern from "Python.h":
     void* PyUnicode_DATA(object text)
 
 CHECKSUM_LEVELS = 25  # levels per side the checksum covers
-SLOT = 64  # bytes per level text: its length, then up to 63 characters of "price:size"
+SLOT = 64  # bytes per level text at most: its length, then up to 63 characters of "price:size"
 cdef Py_ssize_t LEVELS = CHECKSUM_LEVELS
 cdef Py_ssize_t TEXT_SLOT = SLOT
 cdef Py_ssize_t MAX_SIDE = MAX_LEVELS  # as the book: past it the worst levels are dropped
 cdef Py_ssize_t MIN_CAPACITY = 64
 cdef enum:
     SHORT_TEXT = 32  # bytes a check copies at once per level (most texts are shorter)
+    NARROW_SLOT = 32  # a side's slots until one of its texts needs more (most never do)
+
+ctypedef uint32_t (*Crc32)(uint32_t crc, const unsigned char* data, uint32_t length) noexcept nogil
+# zlib-ng's own ``zng_crc32`` (exported by the zlib_ng module the project depends on), the
+# function its ``crc32`` wraps: called directly, a check allocates nothing
+cdef Crc32 crc32 = <Crc32><size_t>ctypes.cast(ctypes.CDLL(zlib_ng.__file__).zng_crc32,
+                                              ctypes.c_void_p).value
 
 
 cdef class TextSide:
@@ -43,6 +57,7 @@ cdef class TextSide:
     def __cinit__(self, bint is_bid):
         self.is_bid = is_bid
         self.count = self.capacity = 0
+        self.slot = NARROW_SLOT
         self.keys = NULL
         self.texts = NULL
         self._grow()
@@ -63,7 +78,7 @@ cdef class TextSide:
                 for i in range(self.count - 1, -1, -1)]
 
     cdef inline char* text(self, Py_ssize_t at) noexcept:
-        return &self.texts[at * TEXT_SLOT]
+        return &self.texts[at * self.slot]
 
     cdef int load(self, list levels) except -1:
         """Replace the side with a snapshot's levels: in one pass when they come best first,
@@ -86,20 +101,27 @@ cdef class TextSide:
             else:
                 self.count = n
                 return 0
-        return self.apply(levels)
+        return self.apply(levels, ParsedLevels())
 
-    cdef int apply(self, list levels) except -1:
-        """Apply wire levels ``[[price, size], ...]`` (size 0 deletes); ValueError for a level
-        whose price or size is not an ASCII text, or longer together than a slot holds."""
-        cdef double sign = -1.0 if self.is_bid else 1.0
+    cdef int apply(self, list levels, ParsedLevels parsed) except -1:
+        """Apply wire levels ``[[price, size], ...]`` (size 0 deletes), each parsed once into
+        ``parsed`` (emptied first); ValueError for a level whose price or size is not an
+        ASCII text, or longer together than a slot holds."""
+        cdef double sign = -1.0 if self.is_bid else 1.0, price_value, size_value
+        parsed.reserve(len(levels))
         for level in levels:
             price, size = level[0], level[1]
             _check_texts(price, size, level)
-            if parse_number(size) == 0.0:
-                self._set(sign * parse_number(price), None, None)
+            price_value, size_value = parse_number(price), parse_number(size)
+            parsed.prices[parsed.count] = price_value
+            parsed.sizes[parsed.count] = size_value
+            parsed.count += 1
+            if size_value == 0.0:
+                self._set(sign * price_value, None, None)
             else:
-                self._set(sign * parse_number(price), price, size)
+                self._set(sign * price_value, price, size)
         return 0
+
 
     cdef int _set(self, double key, object price, object size) except -1:
         """Set, add or (``price`` None) remove the level at ``key``."""
@@ -112,13 +134,13 @@ cdef class TextSide:
                     return 0  # worse than every level of a full side: dropped, as the book does
                 at -= 1  # the worse levels move down one, over the dropped worst
                 memmove(self.keys, &self.keys[1], at * sizeof(double))
-                memmove(self.texts, &self.texts[TEXT_SLOT], at * TEXT_SLOT)
+                memmove(self.texts, &self.texts[self.slot], at * self.slot)
             else:
                 if self.count == self.capacity:
                     self._grow()
                 if at < self.count:
                     memmove(&self.keys[at + 1], &self.keys[at], (self.count - at) * sizeof(double))
-                    memmove(self.text(at + 1), self.text(at), (self.count - at) * TEXT_SLOT)
+                    memmove(self.text(at + 1), self.text(at), (self.count - at) * self.slot)
                 self.count += 1
             self.keys[at] = key
         elif price is None:
@@ -130,7 +152,10 @@ cdef class TextSide:
         """Write ``price:size`` into the slot of level ``at`` (texts checked by ``_check_texts``)."""
         cdef Py_ssize_t price_length = PyUnicode_GET_LENGTH(price)
         cdef Py_ssize_t size_length = PyUnicode_GET_LENGTH(size)
-        cdef char* slot = self.text(at)
+        cdef char* slot
+        if price_length + 1 + size_length >= self.slot:
+            self._widen()
+        slot = self.text(at)
         slot[0] = <char>(price_length + 1 + size_length)
         memcpy(&slot[1], PyUnicode_DATA(price), price_length)
         slot[1 + price_length] = c':'
@@ -142,8 +167,22 @@ cdef class TextSide:
         cdef Py_ssize_t better = self.count - at - 1
         if better > 0:
             memmove(&self.keys[at], &self.keys[at + 1], better * sizeof(double))
-            memmove(self.text(at), self.text(at + 1), better * TEXT_SLOT)
+            memmove(self.text(at), self.text(at + 1), better * self.slot)
         self.count -= 1
+
+    cdef int _widen(self) except -1:
+        """Make every slot ``SLOT`` bytes wide, texts kept (all ``capacity`` slots: a snapshot
+        being loaded fills them before ``count`` is set)."""
+        cdef char* texts = <char*>malloc(self.capacity * TEXT_SLOT + SHORT_TEXT)
+        cdef Py_ssize_t i
+        if texts is NULL:
+            raise MemoryError()
+        for i in range(self.capacity):
+            memcpy(&texts[i * TEXT_SLOT], &self.texts[i * self.slot], self.slot)
+        free(self.texts)
+        self.texts = texts
+        self.slot = TEXT_SLOT
+        return 0
 
     cdef int _grow(self) except -1:
         """Room for twice as many levels (at most ``MAX_LEVELS``)."""
@@ -153,7 +192,7 @@ cdef class TextSide:
         if keys is NULL:
             raise MemoryError()
         self.keys = <double*>keys
-        texts = realloc(self.texts, capacity * TEXT_SLOT)
+        texts = realloc(self.texts, capacity * self.slot + SHORT_TEXT)  # + what a check may read past
         if texts is NULL:
             raise MemoryError()
         self.texts = <char*>texts
@@ -170,6 +209,17 @@ cdef inline int _check_texts(object price, object size, object level) except -1:
     return 0
 
 
+cdef inline void _prefetch(const char* start, const char* end) noexcept:
+    while start < end:
+        __builtin_prefetch(start)
+        start += 64  # a cache line
+
+
+cdef inline void _prefetch_top(const double* values, Py_ssize_t count) noexcept:
+    """Prefetch the best 16 of a book side's ``count`` values (its end: the best is last)."""
+    _prefetch(<const char*>&values[max(count - 16, 0)], <const char*>&values[count])
+
+
 cdef class TextBook:
     """The wire texts of one book's levels and the checksum Bitget computes over them."""
 
@@ -177,6 +227,8 @@ cdef class TextBook:
         self.book = book
         self.bids = TextSide(True)
         self.asks = TextSide(False)
+        self.parsed_bids = ParsedLevels()
+        self.parsed_asks = ParsedLevels()
         self.buffer = <char*>malloc(2 * LEVELS * TEXT_SLOT + SHORT_TEXT)
         if self.buffer is NULL:
             raise MemoryError()
@@ -193,25 +245,41 @@ cdef class TextBook:
             raise BookError(self.book.symbol, "malformed", repr(exc)) from exc
 
     cpdef apply(self, list bids, list asks):
-        """Apply an update's levels; BookError ``malformed`` for a level that is not texts."""
+        """Apply an update's levels (parsed once, into ``parsed_bids`` and ``parsed_asks``);
+        BookError ``malformed`` for a level that is not texts."""
         try:
-            self.bids.apply(bids)
-            self.asks.apply(asks)
+            self.bids.apply(bids, self.parsed_bids)
+            self.asks.apply(asks, self.parsed_asks)
         except (ValueError, TypeError, IndexError) as exc:
             raise BookError(self.book.symbol, "malformed", repr(exc)) from exc
+
+    cdef void prefetch(self) noexcept:
+        """Ask the memory for what the frame of this book reads (rarely in the cache when it
+        comes): the texts a check reads, and the top of the book's arrays, fetched while the
+        frame is parsed and its texts applied, not waited for."""
+        cdef TextSide bids = self.bids, asks = self.asks
+        cdef BookSide book_bids = self.book.bids, book_asks = self.book.asks
+        _prefetch(bids.text(max(bids.count - LEVELS, 0)), bids.text(bids.count))
+        _prefetch(asks.text(max(asks.count - LEVELS, 0)), asks.text(asks.count))
+        _prefetch_top(bids.keys, bids.count)
+        _prefetch_top(asks.keys, asks.count)
+        _prefetch_top(book_bids.keys, book_bids.count)
+        _prefetch_top(book_bids.sizes, book_bids.count)
+        _prefetch_top(book_asks.keys, book_asks.count)
+        _prefetch_top(book_asks.sizes, book_asks.count)
 
     cpdef long long checksum(self) except? -1:
         """CRC32 (signed) of the best 25 levels per side, interleaved, in the wire's texts."""
         cdef TextSide bids = self.bids, asks = self.asks
         cdef Py_ssize_t i, at = 0
-        cdef unsigned long crc
+        cdef uint32_t crc
         for i in range(min(LEVELS, max(bids.count, asks.count))):
             if i < bids.count:
                 at = self._append(bids.text(bids.count - 1 - i), at)
             if i < asks.count:
                 at = self._append(asks.text(asks.count - 1 - i), at)
-        crc = crc32(PyBytes_FromStringAndSize(self.buffer, at - 1 if at else 0))
-        return <long long>crc - (1LL << 32) if crc >= (1UL << 31) else <long long>crc
+        crc = crc32(0, <unsigned char*>self.buffer, <uint32_t>(at - 1 if at else 0))
+        return <long long>crc - (1LL << 32) if crc >= (1U << 31) else <long long>crc
 
     cdef inline Py_ssize_t _append(self, const char* slot, Py_ssize_t at) noexcept:
         """Append a slot's text and a ``:`` to the buffer at ``at``; the new end."""

@@ -2,6 +2,7 @@
 whose ``checksum`` is verified against the local book on every update); text ``ping``/``pong``."""
 from __future__ import annotations
 
+import cython
 import orjson
 
 from ...book import OrderBook
@@ -20,7 +21,8 @@ class Bitget(WsSnapshotVenue):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.texts = {symbol: TextBook(book) for symbol, book in self.books.items()}
+        self.texts = {inst_id: TextBook(book) for inst_id, book in self.by_id.items()}
+        self.applied = None  # the texts the update being handled was applied to
 
     @staticmethod
     def market_id(base: str, quote: str) -> str:
@@ -48,26 +50,30 @@ class Bitget(WsSnapshotVenue):
             if message.get("event") == "error":
                 raise FeedError(f"bitget error {message.get('code')}: {message.get('msg')}")
             return  # subscribe/unsubscribe acks need nothing
-        book = self.by_id.get(message["arg"]["instId"])
-        if book is not None:
-            self._on_books(book, message.get("action"), data[0], received_at)
+        texts = self.texts.get(message["arg"]["instId"])
+        if texts is not None:
+            self._on_books(texts, message.get("action"), data[0], received_at)
 
-    def _on_books(self, book: OrderBook, action: str | None, data: dict, received_at: float) -> None:
+    def _on_books(self, texts: TextBook, action: str | None, data: dict, received_at: float) -> None:
+        """A snapshot or update of one book: its texts take the levels first (an update's are
+        parsed there, once, and the book takes them parsed)."""
+        texts.prefetch()
+        book = texts.book
         bids, asks = data["bids"], data["asks"]
-        ts = int(data["ts"])
+        ts = cython.cast(cython.longlong, parse_number(data["ts"]))  # ms: 13 digits, exact
         if action == "snapshot":  # its checksum is not checked: Bitget's documented ones do not recompute
-            self.texts[book.symbol].load(bids, asks)
+            texts.load(bids, asks)
             self.snapshot(book, bids, asks, data["seq"], ts, received_at, ts / 1000.0)
         else:
             seq = data["seq"]
-            self.delta(book, bids, asks, seq - 1, seq, ts, received_at, ts / 1000.0,
-                       data["checksum"])
+            texts.apply(bids, asks)
+            self.applied = texts
+            self.delta(book, texts.parsed_bids, texts.parsed_asks, seq - 1, seq, ts, received_at,
+                       ts / 1000.0, data["checksum"])
 
-    def checksum(self, book: OrderBook, bids: list, asks: list) -> int:
-        """Bitget's checksum over the wire texts, once the update's texts are kept too."""
-        texts = self.texts[book.symbol]
-        texts.apply(bids, asks)
-        return texts.checksum()
+    def checksum(self, book: OrderBook, bids: object, asks: object) -> int:
+        """Bitget's checksum over the wire texts the update was applied to."""
+        return self.applied.checksum()
 
     def resubscribe_messages(self, symbol: str) -> list[str]:
         """Resubscribe the instrument: Bitget answers with a fresh snapshot."""
