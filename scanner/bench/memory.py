@@ -48,8 +48,10 @@ def run(symbols: int, exchanges: Sequence[str], seed: int) -> MemoryResult:
          "--exchanges", ",".join(exchanges)], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     assert child.stdin is not None and child.stdout is not None
     try:
-        for record in _records(bench_symbols(symbols), exchanges, seed):
-            child.stdin.write(record)
+        for exchange in exchanges:  # each exchange's last records flushed before the next
+            for record in _records(bench_symbols(symbols), [exchange], seed):  # is built: no
+                child.stdin.write(record)  # seconds-long gap within one exchange's stream
+            child.stdin.flush()
         child.stdin.close()
         output = child.stdout.read()
     finally:
