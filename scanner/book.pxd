@@ -3,6 +3,7 @@
 from libc.math cimport INFINITY
 
 cdef double parse_number(object text) except? -1.0
+cdef double parse_chars(const char* chars, Py_ssize_t length) except? -1.0
 
 
 cdef inline Py_ssize_t find_key(const double* keys, Py_ssize_t count, double key) noexcept:

@@ -34,37 +34,48 @@ MAX_LEVELS = MAX_SIDE  # levels per side a book holds; past it the deepest becom
 
 
 cdef double parse_number(object text) except? -1.0:
-    """``float(text)`` for a wire price or size, without allocating: plain decimal text with
-    at most 2**53 as its digits and at most 22 decimals is one integer divided by an exact
-    power of ten, and that one IEEE division is correctly rounded, as ``float`` is. Anything
-    else (exponents, long texts, numbers) goes through ``float``. Raises ValueError for text
+    """``float(text)`` for a wire price or size, without allocating (``parse_chars`` of a
+    text's characters; anything but a text goes through ``float``). Raises ValueError for text
     that is not a finite, non-negative number."""
-    cdef Py_ssize_t length, i
+    cdef Py_ssize_t length
     cdef const char* chars
+    if type(text) is str:
+        chars = PyUnicode_AsUTF8AndSize(text, &length)
+        return parse_chars(chars, length)
+    return _parse_float(text)
+
+
+cdef double parse_chars(const char* chars, Py_ssize_t length) except? -1.0:
+    """``parse_number`` of the UTF-8 text ``chars[:length]`` (a feed that reads the wire's bytes
+    itself): plain decimal text with at most 2**53 as its digits and at most 22 decimals is one
+    integer divided by an exact power of ten, and that one IEEE division is correctly rounded,
+    as ``float`` is. Anything else (exponents, long texts) goes through ``float``."""
+    cdef Py_ssize_t i
     cdef unsigned long long mantissa = 0
     cdef int decimals = -1  # digits after the point; -1 while no point was seen
     cdef bint digits = False
     cdef char c
-    cdef double value
-    if type(text) is str:
-        chars = PyUnicode_AsUTF8AndSize(text, &length)
-        for i in range(length):
-            c = chars[i]
-            if c'0' <= c <= c'9':
-                mantissa = mantissa * 10 + <unsigned long long>(c - c'0')
-                digits = True
-                if decimals >= 0:
-                    decimals += 1
-                if mantissa > EXACT_MANTISSA or decimals > 22:
-                    break
-            elif c == c'.' and decimals < 0:
-                decimals = 0
-            else:
+    for i in range(length):
+        c = chars[i]
+        if c'0' <= c <= c'9':
+            mantissa = mantissa * 10 + <unsigned long long>(c - c'0')
+            digits = True
+            if decimals >= 0:
+                decimals += 1
+            if mantissa > EXACT_MANTISSA or decimals > 22:
                 break
+        elif c == c'.' and decimals < 0:
+            decimals = 0
         else:
-            if digits:
-                return <double>mantissa / POW10[decimals if decimals > 0 else 0]
-    value = float(text)
+            break
+    else:
+        if digits:
+            return <double>mantissa / POW10[decimals if decimals > 0 else 0]
+    return _parse_float(chars[:length].decode())
+
+
+cdef double _parse_float(object text) except? -1.0:
+    cdef double value = float(text)
     if not (isfinite(value) and value >= 0.0):
         raise ValueError(f"not a price or size: {text!r}")
     return value

@@ -15,6 +15,7 @@ from scanner.bench.rig import bench_symbols, load_books, offline_scanner
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.bitget.checksum import TextBook
 from scanner.exchanges.bitget.feed import Bitget
+from scanner.exchanges.bitget.scan import BooksUpdate
 from scanner.exchanges.bitget.sim import book_checksum
 from scanner.feeds import FeedError, FeedStats
 from scanner.feeds.runner import FeedRunner
@@ -152,6 +153,54 @@ def test_parses_the_spot_sample_and_verifies_each_update_checksum():
     with pytest.raises(BookError) as error:
         bitget.handle(update(502, [["21040.90", "0.5001"]], [], book_checksum(bids, asks)), 4.0)
     assert error.value.reason == "checksum" and error.value.symbol == "BTC/USDT"
+
+
+PLAIN_UPDATE = update(501, [["21040.90", "0.5000"]], [["21041.16", "0.0400"], ["21041.20", "0"]], -7)
+
+
+@pytest.mark.parametrize("frame", [
+    PLAIN_UPDATE,
+    b' { "ts" : 1 , "data" : [ { "ts" : "1695710946394", "seq" : 501, "checksum" : -7, "x" : '
+    b'{"a": [1.5e-3, -0, true, false, null, "z", {}, []]}, "bids" : [ [ "21040.90" , "0.5000" ] ] ,'
+    b' "asks" : [["21041.16", "0.0400"], ["21041.20", "0"]] } ] ,\n "arg" : { "instId" : "BTCUSDT" },'
+    b' "action" : "update" }\r\n',
+], ids=["compact", "spaced-reordered-unknown-keys"])
+def test_the_frame_reader_reads_an_update_as_orjson_does(frame):
+    data = orjson.loads(frame)["data"][0]
+    update_ = BooksUpdate()
+    assert update_.scan(frame)
+    assert update_.inst_id_text() == "BTCUSDT" and update_.fields == (501, 1695710946394, -7)
+    assert update_.bids.texts() == data["bids"] and update_.asks.texts() == data["asks"]
+
+
+@pytest.mark.parametrize("frame", [
+    snapshot_sample()[0],
+    sample("bitget", "subscribe_response_books5_futures_docs"),
+    PLAIN_UPDATE.replace(b'"21040.90"', b'"2104\\u00300.90"'),  # an escape: orjson decodes it
+    PLAIN_UPDATE.replace(b'"0.5000"', "\"0.5000\u00e9\"".encode()),  # not ASCII
+    PLAIN_UPDATE.replace(b'"seq":501', b'"seq":501,"seq":502'),  # orjson keeps the last
+    PLAIN_UPDATE.replace(b'"seq":501', b'"seq":501.0'),
+    PLAIN_UPDATE.replace(b'}],"ts"', b'},{}],"ts"'),  # two data objects
+    PLAIN_UPDATE.replace(b'["21040.90","0.5000"]', b'["21040.90","0.5000","1"]'),
+    PLAIN_UPDATE.replace(b'"instId":"BTCUSDT"', b'"instId":"BTCUSDT","x":01'),  # not JSON
+    PLAIN_UPDATE[:-1],
+    PLAIN_UPDATE + b"x",
+], ids=["snapshot", "ack", "escape", "non-ascii", "duplicate-key", "float-seq", "two-data",
+        "three-texts", "bad-number", "truncated", "trailing"])
+def test_the_frame_reader_leaves_anything_but_a_plain_update_to_orjson(frame):
+    assert not BooksUpdate().scan(frame)
+
+
+def test_an_update_the_reader_leaves_to_orjson_is_applied_the_same():
+    frame, bids, asks = snapshot_sample()
+    bids = [["21040.90", "0.5000"], *bids[1:]]
+    escaped = update(501, [["21040.76", "0"], ["21040.90", "0.5000"]], [], book_checksum(bids, asks))
+    escaped = escaped.replace(b'"0.5000"', b'"0.50\\u00300"')
+    for diff in (escaped.replace(b'\\u0030', b'0'), escaped):
+        bitget, books, _ = venue("BTC/USDT")
+        bitget.handle(frame, 1.0)
+        bitget.handle(diff, 2.0)  # the checksum verified: the texts are the wire's, decoded
+        assert books["BTC/USDT"].seq == 501 and books["BTC/USDT"].best_bid() == 21040.9
 
 
 def test_a_skipped_seq_is_a_gap_and_updates_before_the_snapshot_are_ignored():

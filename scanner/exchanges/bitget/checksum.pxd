@@ -2,6 +2,7 @@
 from libc.stdint cimport uint32_t
 
 from scanner.book cimport OrderBook, ParsedLevels
+from scanner.exchanges.bitget.scan cimport LevelSpans, BooksUpdate
 
 
 cdef class TextSide:
@@ -15,8 +16,13 @@ cdef class TextSide:
     cpdef clear(self)
     cdef int load(self, list levels) except -1
     cdef int apply(self, list levels, ParsedLevels parsed) except -1
-    cdef int _set(self, double key, object price, object size) except -1
-    cdef int _write(self, Py_ssize_t at, object price, object size) except -1
+    cdef int apply_spans(self, LevelSpans levels, ParsedLevels parsed) except -1
+    cdef int _apply_level(self, const char* price, Py_ssize_t price_length, const char* size,
+                          Py_ssize_t size_length, ParsedLevels parsed) except -1
+    cdef int _set(self, double key, const char* price, Py_ssize_t price_length, const char* size,
+                  Py_ssize_t size_length) except -1
+    cdef int _write(self, Py_ssize_t at, const char* price, Py_ssize_t price_length,
+                    const char* size, Py_ssize_t size_length) except -1
     cdef char* text(self, Py_ssize_t at) noexcept
     cdef void _remove(self, Py_ssize_t at) noexcept
     cdef int _widen(self) except -1
@@ -33,6 +39,7 @@ cdef class TextBook:
 
     cpdef load(self, list bids, list asks)
     cpdef apply(self, list bids, list asks)
+    cdef int apply_update(self, BooksUpdate update) except -1
     cdef void prefetch(self) noexcept
     cpdef long long checksum(self) except? -1
     cdef Py_ssize_t _append(self, const char* slot, Py_ssize_t at) noexcept

@@ -21,7 +21,8 @@ from libc.string cimport memcpy, memmove
 
 from zlib_ng import zlib_ng
 
-from scanner.book cimport BookSide, ParsedLevels, find_key, parse_number
+from scanner.book cimport BookSide, ParsedLevels, find_key, parse_chars, parse_number
+from scanner.exchanges.bitget.scan cimport BooksUpdate, Level, LevelSpans
 from scanner.book import MAX_LEVELS, BookError
 
 
@@ -97,7 +98,8 @@ cdef class TextSide:
                 if parse_number(size) == 0.0 or (i and key <= self.keys[n - i]):
                     break
                 self.keys[n - 1 - i] = key
-                self._write(n - 1 - i, price, size)
+                self._write(n - 1 - i, <const char*>PyUnicode_DATA(price), PyUnicode_GET_LENGTH(price),
+                            <const char*>PyUnicode_DATA(size), PyUnicode_GET_LENGTH(size))
             else:
                 self.count = n
                 return 0
@@ -107,27 +109,47 @@ cdef class TextSide:
         """Apply wire levels ``[[price, size], ...]`` (size 0 deletes), each parsed once into
         ``parsed`` (emptied first); ValueError for a level whose price or size is not an
         ASCII text, or longer together than a slot holds."""
-        cdef double sign = -1.0 if self.is_bid else 1.0, price_value, size_value
         parsed.reserve(len(levels))
         for level in levels:
             price, size = level[0], level[1]
             _check_texts(price, size, level)
-            price_value, size_value = parse_number(price), parse_number(size)
-            parsed.prices[parsed.count] = price_value
-            parsed.sizes[parsed.count] = size_value
-            parsed.count += 1
-            if size_value == 0.0:
-                self._set(sign * price_value, None, None)
-            else:
-                self._set(sign * price_value, price, size)
+            self._apply_level(<const char*>PyUnicode_DATA(price), PyUnicode_GET_LENGTH(price),
+                              <const char*>PyUnicode_DATA(size), PyUnicode_GET_LENGTH(size), parsed)
         return 0
 
+    cdef int apply_spans(self, LevelSpans levels, ParsedLevels parsed) except -1:
+        """``apply`` for levels read from the frame's bytes (ASCII texts, as ``scan`` reads)."""
+        cdef Py_ssize_t i
+        cdef Level* level
+        parsed.reserve(levels.count)
+        for i in range(levels.count):
+            level = &levels.levels[i]
+            if level.price_length + level.size_length >= TEXT_SLOT - 1:
+                raise ValueError(f"not a [price, size] of short texts: {levels.texts()[i]!r}")
+            self._apply_level(level.price, level.price_length, level.size, level.size_length,
+                              parsed)
+        return 0
 
-    cdef int _set(self, double key, object price, object size) except -1:
-        """Set, add or (``price`` None) remove the level at ``key``."""
+    cdef inline int _apply_level(self, const char* price, Py_ssize_t price_length,
+                                 const char* size, Py_ssize_t size_length,
+                                 ParsedLevels parsed) except -1:
+        """Parse one level into ``parsed`` and set its text (size 0: remove it)."""
+        cdef double price_value = parse_chars(price, price_length)
+        cdef double size_value = parse_chars(size, size_length)
+        cdef double key = -price_value if self.is_bid else price_value
+        parsed.prices[parsed.count] = price_value
+        parsed.sizes[parsed.count] = size_value
+        parsed.count += 1
+        if size_value == 0.0:
+            return self._set(key, NULL, 0, NULL, 0)
+        return self._set(key, price, price_length, size, size_length)
+
+    cdef int _set(self, double key, const char* price, Py_ssize_t price_length, const char* size,
+                  Py_ssize_t size_length) except -1:
+        """Set, add or (``price`` NULL) remove the level at ``key``."""
         cdef Py_ssize_t at = find_key(self.keys, self.count, key)
         if not (at < self.count and self.keys[at] == key):
-            if price is None:
+            if price is NULL:
                 return 0
             if self.count == MAX_SIDE:
                 if at == 0:
@@ -143,23 +165,22 @@ cdef class TextSide:
                     memmove(self.text(at + 1), self.text(at), (self.count - at) * self.slot)
                 self.count += 1
             self.keys[at] = key
-        elif price is None:
+        elif price is NULL:
             self._remove(at)
             return 0
-        return self._write(at, price, size)
+        return self._write(at, price, price_length, size, size_length)
 
-    cdef inline int _write(self, Py_ssize_t at, object price, object size) except -1:
-        """Write ``price:size`` into the slot of level ``at`` (texts checked by ``_check_texts``)."""
-        cdef Py_ssize_t price_length = PyUnicode_GET_LENGTH(price)
-        cdef Py_ssize_t size_length = PyUnicode_GET_LENGTH(size)
+    cdef inline int _write(self, Py_ssize_t at, const char* price, Py_ssize_t price_length,
+                           const char* size, Py_ssize_t size_length) except -1:
+        """Write ``price:size`` into the slot of level ``at`` (together shorter than ``SLOT``)."""
         cdef char* slot
         if price_length + 1 + size_length >= self.slot:
             self._widen()
         slot = self.text(at)
         slot[0] = <char>(price_length + 1 + size_length)
-        memcpy(&slot[1], PyUnicode_DATA(price), price_length)
+        memcpy(&slot[1], price, price_length)
         slot[1 + price_length] = c':'
-        memcpy(&slot[2 + price_length], PyUnicode_DATA(size), size_length)
+        memcpy(&slot[2 + price_length], size, size_length)
         return 0
 
     cdef void _remove(self, Py_ssize_t at) noexcept:
@@ -252,6 +273,15 @@ cdef class TextBook:
             self.asks.apply(asks, self.parsed_asks)
         except (ValueError, TypeError, IndexError) as exc:
             raise BookError(self.book.symbol, "malformed", repr(exc)) from exc
+
+    cdef int apply_update(self, BooksUpdate update) except -1:
+        """``apply`` for an update read from the frame's bytes (``BooksUpdate.scan``)."""
+        try:
+            self.bids.apply_spans(update.bids, self.parsed_bids)
+            self.asks.apply_spans(update.asks, self.parsed_asks)
+        except ValueError as exc:
+            raise BookError(self.book.symbol, "malformed", repr(exc)) from exc
+        return 0
 
     cdef void prefetch(self) noexcept:
         """Ask the memory for what the frame of this book reads (rarely in the cache when it

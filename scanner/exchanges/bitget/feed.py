@@ -9,6 +9,7 @@ from ...book import OrderBook
 from ...feeds.base import FeedError
 from ...feeds.sync import WsSnapshotVenue
 from .checksum import TextBook
+from .scan import BooksUpdate
 
 SUBSCRIBE_BATCH = 50  # channels per subscribe request
 
@@ -23,6 +24,7 @@ class Bitget(WsSnapshotVenue):
         super().__init__(*args, **kwargs)
         self.texts = {inst_id: TextBook(book) for inst_id, book in self.by_id.items()}
         self.applied = None  # the texts the update being handled was applied to
+        self.update = BooksUpdate()  # the update being handled, read from the frame's bytes
 
     @staticmethod
     def market_id(base: str, quote: str) -> str:
@@ -44,6 +46,14 @@ class Bitget(WsSnapshotVenue):
     def handle(self, frame: bytes, received_at: float) -> None:
         if frame == b"pong":
             return
+        update = self.update
+        if type(frame) is bytes and update.scan(frame):  # a books update: no objects built
+            texts = self.texts.get(update.inst_id_text())
+            if texts is not None:
+                texts.prefetch()
+                texts.apply_update(update)
+                self._on_update(texts, update.seq, update.ts, update.checksum, received_at)
+            return
         message = orjson.loads(frame)
         data = message.get("data")
         if data is None:
@@ -55,21 +65,24 @@ class Bitget(WsSnapshotVenue):
             self._on_books(texts, message.get("action"), data[0], received_at)
 
     def _on_books(self, texts: TextBook, action: str | None, data: dict, received_at: float) -> None:
-        """A snapshot or update of one book: its texts take the levels first (an update's are
-        parsed there, once, and the book takes them parsed)."""
+        """A snapshot or update of one book, from its parsed message: its texts take the levels
+        first (an update's are parsed there, once, and the book takes them parsed)."""
         texts.prefetch()
-        book = texts.book
         bids, asks = data["bids"], data["asks"]
         ts = cython.cast(cython.longlong, parse_number(data["ts"]))  # ms: 13 digits, exact
         if action == "snapshot":  # its checksum is not checked: Bitget's documented ones do not recompute
             texts.load(bids, asks)
-            self.snapshot(book, bids, asks, data["seq"], ts, received_at, ts / 1000.0)
+            self.snapshot(texts.book, bids, asks, data["seq"], ts, received_at, ts / 1000.0)
         else:
-            seq = data["seq"]
             texts.apply(bids, asks)
-            self.applied = texts
-            self.delta(book, texts.parsed_bids, texts.parsed_asks, seq - 1, seq, ts, received_at,
-                       ts / 1000.0, data["checksum"])
+            self._on_update(texts, data["seq"], ts, data["checksum"], received_at)
+
+    def _on_update(self, texts: TextBook, seq: int, ts: int, checksum: int,
+                   received_at: float) -> None:
+        """The book takes the update its texts were just given, then its checksum is verified."""
+        self.applied = texts
+        self.delta(texts.book, texts.parsed_bids, texts.parsed_asks, seq - 1, seq, ts, received_at,
+                   ts / 1000.0, checksum)
 
     def checksum(self, book: OrderBook, bids: object, asks: object) -> int:
         """Bitget's checksum over the wire texts the update was applied to."""
