@@ -2,7 +2,8 @@
 from libc.stdint cimport uint32_t
 
 from scanner.book cimport OrderBook, ParsedLevels
-from scanner.exchanges.bitget.scan cimport LevelSpans, BooksUpdate
+from scanner.exchanges.bitget.scan cimport BooksUpdate
+from scanner.feeds.jsonscan cimport LevelSpans
 
 
 cdef class TextSide:

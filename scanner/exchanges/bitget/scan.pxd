@@ -1,19 +1,5 @@
 # The C layout of scan.pyx, cimported by checksum.pyx and feed.py.
-
-cdef struct Level:
-    const char* price  # the wire's texts, inside the frame being handled
-    const char* size
-    Py_ssize_t price_length
-    Py_ssize_t size_length
-
-
-cdef class LevelSpans:
-    cdef Level* levels  # one side's levels of the frame being handled, in wire order
-    cdef Py_ssize_t count
-    cdef Py_ssize_t capacity
-
-    cdef int append(self, const char* price, Py_ssize_t price_length, const char* size,
-                    Py_ssize_t size_length) except -1
+from scanner.feeds.jsonscan cimport LevelSpans
 
 
 cdef class BooksUpdate:
