@@ -15,7 +15,7 @@ from scanner.bench.rig import bench_symbols, load_books, offline_scanner
 from scanner.book import BookError, BookState, OrderBook
 from scanner.exchanges.bitget.checksum import TextBook
 from scanner.exchanges.bitget.feed import Bitget
-from scanner.exchanges.bitget.scan import BooksUpdate
+from scanner.feeds.jsonscan import BooksUpdate
 from scanner.exchanges.bitget.sim import book_checksum
 from scanner.feeds import FeedError, FeedStats
 from scanner.feeds.runner import FeedRunner
@@ -155,6 +155,10 @@ def test_parses_the_spot_sample_and_verifies_each_update_checksum():
     assert error.value.reason == "checksum" and error.value.symbol == "BTC/USDT"
 
 
+def bitget_update() -> BooksUpdate:
+    return BooksUpdate(b"", (b"seq", b"checksum"), 2)  # as the feed reads its updates
+
+
 PLAIN_UPDATE = update(501, [["21040.90", "0.5000"]], [["21041.16", "0.0400"], ["21041.20", "0"]], -7)
 
 
@@ -167,9 +171,9 @@ PLAIN_UPDATE = update(501, [["21040.90", "0.5000"]], [["21041.16", "0.0400"], ["
 ], ids=["compact", "spaced-reordered-unknown-keys"])
 def test_the_frame_reader_reads_an_update_as_orjson_does(frame):
     data = orjson.loads(frame)["data"][0]
-    update_ = BooksUpdate()
+    update_ = bitget_update()
     assert update_.scan(frame)
-    assert update_.inst_id_text() == "BTCUSDT" and update_.fields == (501, 1695710946394, -7)
+    assert update_.inst_id_text() == "BTCUSDT" and update_.fields == (1695710946394, 501, -7)
     assert update_.bids.texts() == data["bids"] and update_.asks.texts() == data["asks"]
 
 
@@ -188,7 +192,7 @@ def test_the_frame_reader_reads_an_update_as_orjson_does(frame):
 ], ids=["snapshot", "ack", "escape", "non-ascii", "duplicate-key", "float-seq", "two-data",
         "three-texts", "bad-number", "truncated", "trailing"])
 def test_the_frame_reader_leaves_anything_but_a_plain_update_to_orjson(frame):
-    assert not BooksUpdate().scan(frame)
+    assert not bitget_update().scan(frame)
 
 
 def test_an_update_the_reader_leaves_to_orjson_is_applied_the_same():

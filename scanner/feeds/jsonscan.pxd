@@ -175,3 +175,21 @@ cdef inline const char* skip_number(const char* p, const char* end) noexcept:
         if p == start:
             return NULL
     return p
+
+
+cdef class BooksUpdate:
+    cdef bytes channel  # the arg.channel required (b"": any)
+    cdef tuple integers  # the names of the data's integer fields read into ``values``
+    cdef int width  # texts per level
+    cdef int complete  # the flags of a data object with every field
+    cdef const char* inst_id  # inside the frame being handled
+    cdef Py_ssize_t inst_id_length
+    cdef long long ts
+    cdef long long values[4]
+    cdef readonly LevelSpans bids
+    cdef readonly LevelSpans asks
+
+    cpdef bint scan(self, bytes frame) except -1
+    cpdef str inst_id_text(self)
+    cdef const char* _arg(self, const char* p, const char* end) noexcept
+    cdef const char* _data(self, const char* p, const char* end) except? NULL

@@ -115,3 +115,130 @@ cdef const char* skip_value(const char* p, const char* end, int depth) noexcept:
     if end - p >= 5 and memcmp(p, b"false", 5) == 0:
         return p + 5
     return skip_number(p, end)
+
+
+cdef enum:
+    HAVE_ACTION = 1
+    HAVE_INST_ID = 2
+    HAVE_CHANNEL = 4
+    HAVE_DATA = 8
+    HAVE_BIDS = 16
+    HAVE_ASKS = 32
+    HAVE_TS = 64
+    HAVE_VALUE = 128  # << i for the i-th integer
+
+
+cdef class BooksUpdate:
+    """One book update of the OKX-style shape (OKX, Bitget): ``{"arg": {"channel": ...,
+    "instId": ...}, "action": "update", "data": [{"bids": [...], "asks": [...], "ts": ...,
+    <integers>}]}``, read by ``scan`` (valid while its frame is)."""
+
+    def __cinit__(self, bytes channel, tuple integers, int width):
+        """``channel``: the ``arg.channel`` required (b"": any); ``integers``: the names of the
+        data's integer fields read into ``values`` (at most 4); ``width``: texts per level."""
+        cdef Py_ssize_t i
+        if len(integers) > 4:
+            raise ValueError("at most 4 integer fields")
+        self.channel, self.integers, self.width = channel, integers, width
+        self.bids = LevelSpans()
+        self.asks = LevelSpans()
+        self.complete = HAVE_BIDS | HAVE_ASKS | HAVE_TS
+        for i in range(len(integers)):
+            self.complete |= HAVE_VALUE << i
+
+    cpdef str inst_id_text(self):
+        """The instrument id of the last frame scanned."""
+        return self.inst_id[:self.inst_id_length].decode("ascii")
+
+    @property
+    def fields(self) -> tuple:
+        """(ts, *integers) of the last frame scanned."""
+        return (self.ts, *[self.values[i] for i in range(len(self.integers))])
+
+    cpdef bint scan(self, bytes frame) except -1:
+        """Read ``frame`` if it is a plain update: True, its fields set; False for any other
+        frame (left to the general path)."""
+        cdef const char* p = frame
+        cdef const char* end = p + len(frame)
+        cdef const char* key
+        cdef const char* text
+        cdef Py_ssize_t key_length, text_length
+        cdef int have = 0, last = 0
+        p = open_bracket(p, end, c'{', &last)
+        while p is not NULL and not last:
+            p = read_key(p, end, &key, &key_length)
+            if p is NULL:
+                return False
+            if is_key(key, key_length, b"action", 6, &have, HAVE_ACTION):
+                p = read_string(p, end, &text, &text_length)
+                if p is NULL or not is_key(text, text_length, b"update", 6, &have, 0):
+                    return False
+            elif is_key(key, key_length, b"arg", 3, &have, HAVE_INST_ID):
+                p = self._arg(p, end)
+            elif is_key(key, key_length, b"data", 4, &have, HAVE_DATA):
+                p = self._data(p, end)
+            else:
+                p = skip_value(p, end, 0)
+            p = next_item(p, end, c'}', &last)
+        return (p is not NULL and skip_ws(p, end) == end
+                and have == HAVE_ACTION | HAVE_INST_ID | HAVE_DATA)
+
+    cdef const char* _arg(self, const char* p, const char* end) noexcept:
+        """``arg``: its ``instId`` (and the ``channel`` required); NULL if not so."""
+        cdef const char* key
+        cdef const char* text
+        cdef Py_ssize_t key_length, text_length
+        cdef int have = 0, last = 0
+        cdef int complete = HAVE_INST_ID | (HAVE_CHANNEL if self.channel else 0)
+        p = open_bracket(p, end, c'{', &last)
+        while p is not NULL and not last:
+            p = read_key(p, end, &key, &key_length)
+            if p is NULL:
+                return NULL
+            if is_key(key, key_length, b"instId", 6, &have, HAVE_INST_ID):
+                p = read_string(p, end, &self.inst_id, &self.inst_id_length)
+            elif self.channel and is_key(key, key_length, b"channel", 7, &have, HAVE_CHANNEL):
+                p = read_string(p, end, &text, &text_length)
+                if p is NULL or not is_key(text, text_length, self.channel, len(self.channel),
+                                           &have, 0):
+                    return NULL
+            else:
+                p = skip_value(p, end, 0)
+            p = next_item(p, end, c'}', &last)
+        return p if have == complete else NULL
+
+    cdef const char* _data(self, const char* p, const char* end) except? NULL:
+        """``data``: one object whose fields are read (its other keys skipped)."""
+        cdef const char* key
+        cdef Py_ssize_t key_length, i
+        cdef int have = 0, last = 0
+        cdef bytes name
+        p = open_bracket(p, end, c'[', &last)
+        if p is NULL or last:
+            return NULL
+        p = open_bracket(p, end, c'{', &last)
+        while p is not NULL and not last:
+            p = read_key(p, end, &key, &key_length)
+            if p is NULL:
+                return NULL
+            if is_key(key, key_length, b"bids", 4, &have, HAVE_BIDS):
+                p = read_levels(p, end, self.bids, self.width)
+            elif is_key(key, key_length, b"asks", 4, &have, HAVE_ASKS):
+                p = read_levels(p, end, self.asks, self.width)
+            elif is_key(key, key_length, b"ts", 2, &have, HAVE_TS):
+                p = read_timestamp(p, end, &self.ts)
+            else:
+                for i in range(len(self.integers)):
+                    name = self.integers[i]
+                    if is_key(key, key_length, name, len(name), &have, HAVE_VALUE << i):
+                        p = read_integer(p, end, &self.values[i])
+                        break
+                else:
+                    p = skip_value(p, end, 0)
+            p = next_item(p, end, c'}', &last)
+        if p is NULL or have != self.complete:
+            return NULL
+        p = skip_ws(p, end)
+        if p == end or p[0] != c']':
+            return NULL  # more than one object: the general path
+        return p + 1

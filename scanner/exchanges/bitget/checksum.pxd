@@ -2,8 +2,7 @@
 from libc.stdint cimport uint32_t
 
 from scanner.book cimport OrderBook, ParsedLevels
-from scanner.exchanges.bitget.scan cimport BooksUpdate
-from scanner.feeds.jsonscan cimport LevelSpans
+from scanner.feeds.jsonscan cimport BooksUpdate, LevelSpans
 
 
 cdef class TextSide:

@@ -22,8 +22,7 @@ from libc.string cimport memcpy, memmove
 from zlib_ng import zlib_ng
 
 from scanner.book cimport BookSide, ParsedLevels, find_key, parse_chars, parse_number
-from scanner.exchanges.bitget.scan cimport BooksUpdate
-from scanner.feeds.jsonscan cimport Level, LevelSpans
+from scanner.feeds.jsonscan cimport BooksUpdate, Level, LevelSpans
 from scanner.book import MAX_LEVELS, BookError
 
 

@@ -2,7 +2,7 @@
 cimport cython
 from scanner.book cimport OrderBook, parse_number
 from scanner.exchanges.bitget.checksum cimport TextBook
-from scanner.exchanges.bitget.scan cimport BooksUpdate
+from scanner.feeds.jsonscan cimport BooksUpdate
 from scanner.feeds.sync cimport WsSnapshotVenue
 
 

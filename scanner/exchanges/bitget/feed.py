@@ -7,9 +7,9 @@ import orjson
 
 from ...book import OrderBook
 from ...feeds.base import FeedError
+from ...feeds.jsonscan import BooksUpdate
 from ...feeds.sync import WsSnapshotVenue
 from .checksum import TextBook
-from .scan import BooksUpdate
 
 SUBSCRIBE_BATCH = 50  # channels per subscribe request
 
@@ -24,7 +24,8 @@ class Bitget(WsSnapshotVenue):
         super().__init__(*args, **kwargs)
         self.texts = {inst_id: TextBook(book) for inst_id, book in self.by_id.items()}
         self.applied = None  # the texts the update being handled was applied to
-        self.update = BooksUpdate()  # the update being handled, read from the frame's bytes
+        # the update being handled, read from the frame's bytes: values (seq, checksum)
+        self.update = BooksUpdate(b"", (b"seq", b"checksum"), 2)
 
     @staticmethod
     def market_id(base: str, quote: str) -> str:
@@ -52,7 +53,7 @@ class Bitget(WsSnapshotVenue):
             if texts is not None:
                 texts.prefetch()
                 texts.apply_update(update)
-                self._on_update(texts, update.seq, update.ts, update.checksum, received_at)
+                self._on_update(texts, update.values[0], update.ts, update.values[1], received_at)
             return
         message = orjson.loads(frame)
         data = message.get("data")

@@ -1,11 +1,14 @@
 """OKX v5 public: ``books`` (snapshot then updates chained by seqId/prevSeqId) and ``bbo-tbt``
-(best bid/offer every 10 ms, patched onto the book by timestamp); text ``ping``/``pong``."""
+(best bid/offer every 10 ms, patched onto the book by timestamp); text ``ping``/``pong``.
+Updates are read from the frame's bytes (``scanner.feeds.jsonscan``); every other frame, and
+any update that reader leaves, goes through ``orjson``."""
 from __future__ import annotations
 
 import orjson
 
-from ...book import OrderBook
+from ...book import SYNCING, BookError, OrderBook, ParsedLevels
 from ...feeds.base import FeedError
+from ...feeds.jsonscan import BooksUpdate
 from ...feeds.sync import WsSnapshotVenue
 
 BOOKS_DEPTH = 400  # the books channel keeps the best 400 levels per side current
@@ -21,6 +24,11 @@ class Okx(WsSnapshotVenue):
         super().__init__(*args, **kwargs)
         for book in self.books.values():
             book.bids.depth = book.asks.depth = BOOKS_DEPTH
+        # the books update being handled, read from the frame's bytes: values (prevSeqId,
+        # seqId); None: every frame goes through orjson
+        self.update = BooksUpdate(b"books", (b"prevSeqId", b"seqId"), 4)
+        self.parsed_bids = ParsedLevels()  # its levels, parsed once for the book
+        self.parsed_asks = ParsedLevels()
 
     @staticmethod
     def market_id(base: str, quote: str) -> str:
@@ -41,6 +49,12 @@ class Okx(WsSnapshotVenue):
 
     def handle(self, frame: bytes, received_at: float) -> None:
         if frame == b"pong":
+            return
+        update = self.update
+        if update is not None and type(frame) is bytes and update.scan(frame):
+            book = self.by_id.get(update.inst_id_text())
+            if book is not None:
+                self._on_update(book, update, received_at)
             return
         message = orjson.loads(frame)
         arg = message.get("arg")
@@ -75,6 +89,19 @@ class Okx(WsSnapshotVenue):
         else:
             self.delta(book, data["bids"], data["asks"], data["prevSeqId"], data["seqId"], ts,
                        received_at, ts / 1000.0)
+
+    def _on_update(self, book: OrderBook, update: BooksUpdate, received_at: float) -> None:
+        """A books update read from the frame's bytes: its levels parsed once (not for a book
+        waiting for its snapshot, which ignores it), then chained on as any update."""
+        if book.state is not SYNCING:
+            try:
+                update.bids.parse(self.parsed_bids)
+                update.asks.parse(self.parsed_asks)
+            except ValueError as exc:
+                raise BookError(book.symbol, "malformed", repr(exc)) from exc
+        ts = update.ts
+        self.delta(book, self.parsed_bids, self.parsed_asks, update.values[0], update.values[1], ts,
+                   received_at, ts / 1000.0)
 
     def _on_bbo(self, book: OrderBook, data: dict, received_at: float) -> None:
         bid, ask = data["bids"][0], data["asks"][0]

@@ -19,6 +19,7 @@ class OkxFutures(FundingFeed, Okx):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
+        self.update = None  # sizes in contracts: every update goes through _on_books
         self.init_funding(book.instrument for book in self.books.values())
 
     def subscribe_messages(self) -> list[str]:
