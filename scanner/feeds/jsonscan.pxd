@@ -98,6 +98,17 @@ cdef inline const char* read_string(const char* p, const char* end, const char**
     return NULL
 
 
+cdef inline const char* read_string_of(const char* p, const char* end, const char* value,
+                                       Py_ssize_t value_length) noexcept:
+    """The string ``value`` (NULL for any other value)."""
+    cdef const char* text
+    cdef Py_ssize_t length
+    p = read_string(p, end, &text, &length)
+    if p is NULL or length != value_length or memcmp(text, value, length) != 0:
+        return NULL
+    return p
+
+
 cdef inline const char* read_key(const char* p, const char* end, const char** key,
                                  Py_ssize_t* length) noexcept:
     """A member's key and ``:``: at its value."""

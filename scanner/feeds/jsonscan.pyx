@@ -161,8 +161,7 @@ cdef class BooksUpdate:
         cdef const char* p = frame
         cdef const char* end = p + len(frame)
         cdef const char* key
-        cdef const char* text
-        cdef Py_ssize_t key_length, text_length
+        cdef Py_ssize_t key_length
         cdef int have = 0, last = 0
         p = open_bracket(p, end, c'{', &last)
         while p is not NULL and not last:
@@ -170,9 +169,7 @@ cdef class BooksUpdate:
             if p is NULL:
                 return False
             if is_key(key, key_length, b"action", 6, &have, HAVE_ACTION):
-                p = read_string(p, end, &text, &text_length)
-                if p is NULL or not is_key(text, text_length, b"update", 6, &have, 0):
-                    return False
+                p = read_string_of(p, end, b"update", 6)
             elif is_key(key, key_length, b"arg", 3, &have, HAVE_INST_ID):
                 p = self._arg(p, end)
             elif is_key(key, key_length, b"data", 4, &have, HAVE_DATA):
@@ -186,8 +183,7 @@ cdef class BooksUpdate:
     cdef const char* _arg(self, const char* p, const char* end) noexcept:
         """``arg``: its ``instId`` (and the ``channel`` required); NULL if not so."""
         cdef const char* key
-        cdef const char* text
-        cdef Py_ssize_t key_length, text_length
+        cdef Py_ssize_t key_length
         cdef int have = 0, last = 0
         cdef int complete = HAVE_INST_ID | (HAVE_CHANNEL if self.channel else 0)
         p = open_bracket(p, end, c'{', &last)
@@ -198,10 +194,7 @@ cdef class BooksUpdate:
             if is_key(key, key_length, b"instId", 6, &have, HAVE_INST_ID):
                 p = read_string(p, end, &self.inst_id, &self.inst_id_length)
             elif self.channel and is_key(key, key_length, b"channel", 7, &have, HAVE_CHANNEL):
-                p = read_string(p, end, &text, &text_length)
-                if p is NULL or not is_key(text, text_length, self.channel, len(self.channel),
-                                           &have, 0):
-                    return NULL
+                p = read_string_of(p, end, self.channel, len(self.channel))
             else:
                 p = skip_value(p, end, 0)
             p = next_item(p, end, c'}', &last)
