@@ -165,7 +165,7 @@ PLAIN_UPDATE = update(501, [["21040.90", "0.5000"]], [["21041.16", "0.0400"], ["
 @pytest.mark.parametrize("frame", [
     PLAIN_UPDATE,
     b' { "ts" : 1 , "data" : [ { "ts" : "1695710946394", "seq" : 501, "checksum" : -7, "x" : '
-    b'{"a": [1.5e-3, -0, true, false, null, "z", {}, []]}, "bids" : [ [ "21040.90" , "0.5000" ] ] ,'
+    b'{"a": [1.5, -0, true, false, null, "z", {}, []]}, "bids" : [ [ "21040.90" , "0.5000" ] ] ,'
     b' "asks" : [["21041.16", "0.0400"], ["21041.20", "0"]] } ] ,\n "arg" : { "instId" : "BTCUSDT" },'
     b' "action" : "update" }\r\n',
 ], ids=["compact", "spaced-reordered-unknown-keys"])

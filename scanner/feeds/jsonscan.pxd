@@ -162,13 +162,15 @@ cdef inline const char* read_timestamp(const char* p, const char* end, long long
 
 
 cdef inline const char* skip_number(const char* p, const char* end) noexcept:
-    """Past a JSON number (``-``, integer part without leading zero, fraction, exponent)."""
+    """Past a JSON number of at most ``MAX_DIGITS`` integer digits (no leading zero) and an
+    optional fraction; NULL for any other (an exponent or a long integer, which ``orjson``
+    may refuse as out of range, is left to it)."""
     cdef const char* start
     p += p < end and p[0] == c'-'
     start = p
     while p < end and c'0' <= p[0] <= c'9':
         p += 1
-    if p == start or (start[0] == c'0' and p - start > 1):
+    if p == start or p - start > MAX_DIGITS or (start[0] == c'0' and p - start > 1):
         return NULL
     if p < end and p[0] == c'.':
         p += 1
@@ -178,13 +180,7 @@ cdef inline const char* skip_number(const char* p, const char* end) noexcept:
         if p == start:
             return NULL
     if p < end and p[0] | 0x20 == c'e':
-        p += 1
-        p += p < end and (p[0] == c'+' or p[0] == c'-')
-        start = p
-        while p < end and c'0' <= p[0] <= c'9':
-            p += 1
-        if p == start:
-            return NULL
+        return NULL
     return p
 
 
