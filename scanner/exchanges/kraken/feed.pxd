@@ -1,13 +1,14 @@
 # C types for feed.py, which Cython compiles (see setup.py).
 cimport cython
-from scanner.book cimport OrderBook
-from scanner.exchanges.kraken.checksum cimport Printing, levels, parse_timestamp, truncate
+from scanner.book cimport OrderBook, ParsedLevels
+from scanner.exchanges.kraken.checksum cimport Printing, levels, parse_timestamp, read_levels, truncate
 from scanner.feeds.sync cimport WsSnapshotVenue
 
 
 cdef class Kraken(WsSnapshotVenue):
     cdef public dict printing  # symbol -> how Kraken prints that pair's numbers
     cdef dict pairs  # market id -> (book, printing)
+    cdef ParsedLevels bids, asks  # the update being applied: its levels, parsed
 
     @cython.locals(message=dict)
     cpdef handle(self, frame, double received_at)

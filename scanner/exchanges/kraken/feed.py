@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 
 import orjson
+from orjson import loads
 
-from ...book import SYNCING, BookError, OrderBook
+from ...book import SYNCING, BookError, OrderBook, ParsedLevels
 from ...feeds.base import MALFORMED, FeedError
 from ...feeds.sync import WsSnapshotVenue
 from ...instruments import Instrument
@@ -32,6 +33,7 @@ class Kraken(WsSnapshotVenue):
                       for market_id, book in self.by_id.items()}
         for book in self.books.values():
             book.bids.depth = book.asks.depth = BOOK_DEPTH
+        self.bids, self.asks = ParsedLevels(), ParsedLevels()  # an update's levels, reused
 
     @staticmethod
     def market_id(base: str, quote: str) -> str:
@@ -56,7 +58,7 @@ class Kraken(WsSnapshotVenue):
         return '{"method":"ping"}'
 
     def handle(self, frame: bytes, received_at: float) -> None:
-        message = orjson.loads(frame)
+        message = loads(frame)
         channel = message.get("channel")
         if channel == "book":
             if message["type"] == "update":
@@ -100,7 +102,8 @@ class Kraken(WsSnapshotVenue):
         if book.state is SYNCING:
             return  # an update before the (re)subscription's snapshot
         try:
-            bids, asks = levels(data["bids"]), levels(data["asks"])
+            read_levels(data["bids"], self.bids)
+            read_levels(data["asks"], self.asks)
             timestamp = data.get("timestamp")
             exchange_time = parse_timestamp(timestamp) if timestamp is not None else 0.0
             checksum = data["checksum"]
@@ -109,7 +112,8 @@ class Kraken(WsSnapshotVenue):
         except MALFORMED as exc:
             raise BookError(book.symbol, "malformed", repr(exc)) from exc
         seq = book.seq + 1  # Kraken numbers nothing: the checksum proves the chain
-        self.delta(book, bids, asks, book.seq, seq, seq, received_at, exchange_time, checksum)
+        self.delta(book, self.bids, self.asks, book.seq, seq, seq, received_at, exchange_time,
+                   checksum)
 
     @staticmethod
     def _learn(printing: Printing, symbol: str, frame: bytes) -> None:
