@@ -274,6 +274,19 @@ def test_updates_before_the_snapshot_are_ignored_and_malformed_levels_resync(lev
     assert (error.value.symbol, error.value.reason) == ("GST/USD", "malformed")
 
 
+@pytest.mark.parametrize("missing", ['"bids":[],', '"checksum":1,'])
+def test_an_update_without_its_levels_or_checksum_resyncs_an_update_without_a_symbol_is_an_error(missing):
+    venue, book, bids, asks = gst_venue()
+    update = b'{"symbol":"GST/USD","bids":[],"asks":[],"checksum":1,"timestamp":"2023-10-06T17:35:55Z"}'
+    with pytest.raises(BookError) as error:
+        venue.handle(b'{"channel":"book","type":"update","data":[' + update.replace(missing.encode(), b"")
+                     + b']}', 2.0)
+    assert (error.value.symbol, error.value.reason) == ("GST/USD", "malformed")
+    with pytest.raises(KeyError):
+        venue.handle(b'{"channel":"book","type":"update","data":[' + update.replace(b'"symbol":"GST/USD",', b"")
+                     + b']}', 2.0)
+
+
 def test_update_levels_are_read_by_field_name_in_any_order():
     venue, book, bids, asks = gst_venue()
     bids[0] = ("0.016", "1000.00000000")

@@ -32,6 +32,12 @@ cdef class Printing:
                      int which) noexcept
 
 
+cdef class Update:
+    cdef readonly object symbol, bids, asks, checksum, timestamp
+
+    cdef void read(self, dict data) noexcept
+
+
 cpdef tuple levels(list rows)
 cdef int read_levels(list rows, ParsedLevels parsed) except -1
 cpdef truncate(OrderBook book, Py_ssize_t depth)

@@ -343,6 +343,29 @@ cpdef tuple levels(list rows):
     return result
 
 
+cdef class Update:
+    """The fields of one ``book`` update (None where missing), read in one pass over its
+    object rather than looked up by name one by one; reused update after update."""
+
+    cdef void read(self, dict data) noexcept:
+        """Take ``data``'s fields, which it keeps alive."""
+        cdef Py_ssize_t pos = 0
+        cdef PyObject* key
+        cdef PyObject* value
+        self.symbol = self.bids = self.asks = self.checksum = self.timestamp = None
+        while PyDict_Next(data, &pos, &key, &value):
+            if _named(key, b"symbol", 6):
+                self.symbol = <object>value
+            elif _named(key, b"bids", 4):
+                self.bids = <object>value
+            elif _named(key, b"asks", 4):
+                self.asks = <object>value
+            elif _named(key, b"checksum", 8):
+                self.checksum = <object>value
+            elif _named(key, b"timestamp", 9):
+                self.timestamp = <object>value
+
+
 cdef int read_levels(list rows, ParsedLevels parsed) except -1:
     """Kraken levels ``[{"price": p, "qty": q}, ...]`` (JSON numbers) into ``parsed`` (emptied
     first), the book's input: each row's fields read in one pass over it, no key looked up and
@@ -353,6 +376,8 @@ cdef int read_levels(list rows, ParsedLevels parsed) except -1:
     cdef PyObject* value
     cdef PyObject* price
     cdef PyObject* qty
+    if rows is None:
+        raise TypeError("levels missing")
     parsed.reserve(len(rows))
     for row in rows:
         if type(row) is not dict:
