@@ -1,6 +1,7 @@
 # cython: language_level=3
-"""Kraken's book checksum over the scanner's own book, the depth cut, and Kraken's timestamps
-(compiled with Cython: these run on every book message, in C).
+"""Kraken's book checksum over the scanner's own book, the depth cut, Kraken's timestamps, and
+the reading of an update's fields and levels (compiled with Cython: these run on every book
+message, in C).
 
 Kraken's checksum is a CRC32 of the top 10 asks (best first) then the top 10 bids, each level's
 price and quantity as Kraken prints them with the ``.`` removed and leading zeros stripped.
