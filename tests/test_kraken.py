@@ -260,15 +260,43 @@ def test_heartbeat_pong_and_acks_need_nothing_errors_and_maintenance_restart():
         venue.handle(b'{"channel":"status","data":[{"system":"maintenance"}],"type":"update"}', 1.0)
 
 
-def test_updates_before_the_snapshot_are_ignored_and_malformed_levels_resync():
+@pytest.mark.parametrize("level", ['{"price":0.016}', '{"qty":1.0}', '[0.016,1.0]', '{"price":"x","qty":1.0}',
+                                   '{"price":0.016,"qty":-1.0}', '{"Price":0.016,"qty":1.0}'])
+def test_updates_before_the_snapshot_are_ignored_and_malformed_levels_resync(level):
     venue, books, changed = kraken("MATIC/USD")
     venue.handle(sample("kraken", "book_update_MATIC_USD_docs_example"), 1.0)  # no snapshot yet
     assert changed == [] and len(books["MATIC/USD"].bids) == 0
     venue, book, bids, asks = gst_venue()
     with pytest.raises(BookError) as error:
         venue.handle(b'{"channel":"book","type":"update","data":[{"symbol":"GST/USD","bids":'
-                     b'[{"price":0.016}],"asks":[],"checksum":1,"timestamp":"2023-10-06T17:35:55Z"}]}', 2.0)
-    assert error.value.reason == "malformed"
+                     b'[{"price":0.015,"qty":1.0},' + level.encode() + b'],"asks":[],"checksum":1,'
+                     b'"timestamp":"2023-10-06T17:35:55Z"}]}', 2.0)
+    assert (error.value.symbol, error.value.reason) == ("GST/USD", "malformed")
+
+
+@pytest.mark.parametrize("missing", ['"bids":[],', '"checksum":1,'])
+def test_an_update_without_its_levels_or_checksum_resyncs_an_update_without_a_symbol_is_an_error(missing):
+    venue, book, bids, asks = gst_venue()
+    update = b'{"symbol":"GST/USD","bids":[],"asks":[],"checksum":1,"timestamp":"2023-10-06T17:35:55Z"}'
+    with pytest.raises(BookError) as error:
+        venue.handle(b'{"channel":"book","type":"update","data":[' + update.replace(missing.encode(), b"")
+                     + b']}', 2.0)
+    assert (error.value.symbol, error.value.reason) == ("GST/USD", "malformed")
+    with pytest.raises(KeyError):
+        venue.handle(b'{"channel":"book","type":"update","data":[' + update.replace(b'"symbol":"GST/USD",', b"")
+                     + b']}', 2.0)
+
+
+def test_update_levels_are_read_by_field_name_in_any_order():
+    venue, book, bids, asks = gst_venue()
+    bids[0] = ("0.016", "1000.00000000")
+    del asks[0]
+    frame = book_frame("update", "GST/USD", [], [], checksum(bids, asks)).replace(
+        b'"bids":[]', b'"bids":[{"qty":1000.00000000,"note":"x","price":0.016}]').replace(
+        b'"asks":[]', b'"asks":[{"price":0.017,"qty":0}]')
+    venue.handle(frame, 2.0)
+    assert book.state is BookState.LIVE and book.bids.top(1) == [(0.016, 1000.0)]
+    assert book.best_ask() == 0.018
 
 
 def test_timestamps_are_read_exactly_and_nonsense_is_refused():

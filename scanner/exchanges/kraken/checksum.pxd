@@ -1,6 +1,6 @@
 # C declarations of checksum.pyx (Kraken's book checksum, depth cut, timestamps).
 from libc.stdint cimport uint32_t
-from scanner.book cimport BookSide, OrderBook
+from scanner.book cimport BookSide, OrderBook, ParsedLevels
 
 cdef enum:
     CHECKSUM_LEVELS = 10  # levels per side the checksum covers
@@ -32,6 +32,13 @@ cdef class Printing:
                      int which) noexcept
 
 
+cdef class Update:
+    cdef readonly object symbol, bids, asks, checksum, timestamp
+
+    cdef void read(self, dict data) noexcept
+
+
 cpdef tuple levels(list rows)
+cdef int read_levels(list rows, ParsedLevels parsed) except -1
 cpdef truncate(OrderBook book, Py_ssize_t depth)
 cpdef double parse_timestamp(str text) except? -1.0

@@ -1,6 +1,7 @@
 # cython: language_level=3
-"""Kraken's book checksum over the scanner's own book, the depth cut, and Kraken's timestamps
-(compiled with Cython: these run on every book message, in C).
+"""Kraken's book checksum over the scanner's own book, the depth cut, Kraken's timestamps, and
+the reading of an update's fields and levels (compiled with Cython: these run on every book
+message, in C).
 
 Kraken's checksum is a CRC32 of the top 10 asks (best first) then the top 10 bids, each level's
 price and quantity as Kraken prints them with the ``.`` removed and leading zeros stripped.
@@ -16,10 +17,14 @@ folds 16-byte blocks by carry-less multiplication where the CPU has it (x86-64 P
 """
 cimport cython
 from libc.stdint cimport uint32_t
+from cpython.dict cimport PyDict_Next
+from cpython.object cimport PyObject
 from cpython.ref cimport Py_INCREF
 from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
-from cpython.unicode cimport PyUnicode_AsUTF8AndSize
-from libc.string cimport memcpy
+from cpython.unicode cimport (PyUnicode_1BYTE_KIND, PyUnicode_AsUTF8AndSize, PyUnicode_CheckExact,
+                              PyUnicode_DATA, PyUnicode_GET_LENGTH, PyUnicode_KIND)
+from libc.string cimport memcmp, memcpy
+from scanner.book cimport parse_number
 
 cdef int MAX_DECIMALS = 18  # 10**18 units still fit an unsigned 64-bit integer
 cdef double[19] POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12,
@@ -110,6 +115,7 @@ cdef extern from *:
     int __builtin_clzll(unsigned long long) noexcept
 
 
+cdef uint32_t CRC_OUT = 0xFFFFFFFF  # the register is inverted after the last byte (in C)
 cdef bint CLMUL = kraken_clmul_supported()  # the CPU multiplies carry-less (x86-64 since 2010)
 cdef uint32_t[8][256] CRC_TABLE  # CRC32 (zlib's polynomial), slicing by 8 bytes
 
@@ -212,7 +218,7 @@ cdef class Printing:
             self.asks_crc = _crc32(0xFFFFFFFF, <unsigned char*>text.text, text.starts[text.count])
         self._side(book.bids, 1)
         text = &self.sides[1]
-        return _crc32(self.asks_crc, <unsigned char*>text.text, text.starts[text.count]) ^ 0xFFFFFFFF
+        return _crc32(self.asks_crc, <unsigned char*>text.text, text.starts[text.count]) ^ CRC_OUT
 
     cdef bint _side(self, BookSide side, int which) noexcept:
         """Bring the kept text of the side's top levels (``which``: 0 asks, 1 bids) up to date;
@@ -336,6 +342,66 @@ cpdef tuple levels(list rows):
         Py_INCREF(level)
         PyTuple_SET_ITEM(result, i, level)
     return result
+
+
+cdef class Update:
+    """The fields of one ``book`` update (None where missing), read in one pass over its
+    object rather than looked up by name one by one; reused update after update."""
+
+    cdef void read(self, dict data) noexcept:
+        """Take ``data``'s fields, which it keeps alive."""
+        cdef Py_ssize_t pos = 0
+        cdef PyObject* key
+        cdef PyObject* value
+        self.symbol = self.bids = self.asks = self.checksum = self.timestamp = None
+        while PyDict_Next(data, &pos, &key, &value):
+            if _named(key, b"symbol", 6):
+                self.symbol = <object>value
+            elif _named(key, b"bids", 4):
+                self.bids = <object>value
+            elif _named(key, b"asks", 4):
+                self.asks = <object>value
+            elif _named(key, b"checksum", 8):
+                self.checksum = <object>value
+            elif _named(key, b"timestamp", 9):
+                self.timestamp = <object>value
+
+
+cdef int read_levels(list rows, ParsedLevels parsed) except -1:
+    """Kraken levels ``[{"price": p, "qty": q}, ...]`` (JSON numbers) into ``parsed`` (emptied
+    first), the book's input: each row's fields read in one pass over it, no key looked up and
+    no tuple built. TypeError for a row that is not an object, KeyError for one without a
+    price or qty, ValueError for a number that is not a price or size."""
+    cdef Py_ssize_t pos
+    cdef PyObject* key
+    cdef PyObject* value
+    cdef PyObject* price
+    cdef PyObject* qty
+    if rows is None:
+        raise TypeError("levels missing")
+    parsed.reserve(len(rows))
+    for row in rows:
+        if type(row) is not dict:
+            raise TypeError(f"not a level: {row!r}")
+        pos, price, qty = 0, NULL, NULL
+        while PyDict_Next(row, &pos, &key, &value):
+            if _named(key, b"price", 5):
+                price = value
+            elif _named(key, b"qty", 3):
+                qty = value
+        if price is NULL or qty is NULL:
+            raise KeyError(f"a level without a price or qty: {row!r}")
+        parsed.prices[parsed.count] = parse_number(<object>price)
+        parsed.sizes[parsed.count] = parse_number(<object>qty)
+        parsed.count += 1
+    return 0
+
+
+cdef inline bint _named(PyObject* key, const char* name, Py_ssize_t length) noexcept:
+    """Whether a parsed object's key is the ASCII text ``name`` of ``length`` characters."""
+    return (PyUnicode_CheckExact(<object>key) and PyUnicode_KIND(<object>key) == PyUnicode_1BYTE_KIND
+            and PyUnicode_GET_LENGTH(<object>key) == length
+            and memcmp(PyUnicode_DATA(<object>key), name, length) == 0)
 
 
 cpdef truncate(OrderBook book, Py_ssize_t depth):

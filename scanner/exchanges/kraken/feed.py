@@ -7,13 +7,14 @@ from __future__ import annotations
 import json
 
 import orjson
+from orjson import loads
 
-from ...book import SYNCING, BookError, OrderBook
+from ...book import SYNCING, BookError, OrderBook, ParsedLevels
 from ...feeds.base import MALFORMED, FeedError
 from ...feeds.sync import WsSnapshotVenue
 from ...instruments import Instrument
 from . import BOOK_DEPTH
-from .checksum import Printing, levels, parse_timestamp, truncate
+from .checksum import Printing, Update, levels, parse_timestamp, truncate
 
 SUBSCRIBE_BATCH = 50  # symbols per subscribe request
 
@@ -32,6 +33,8 @@ class Kraken(WsSnapshotVenue):
                       for market_id, book in self.by_id.items()}
         for book in self.books.values():
             book.bids.depth = book.asks.depth = BOOK_DEPTH
+        self.update = Update()  # the update being applied: its fields, then its levels parsed
+        self.bids, self.asks = ParsedLevels(), ParsedLevels()
 
     @staticmethod
     def market_id(base: str, quote: str) -> str:
@@ -56,7 +59,7 @@ class Kraken(WsSnapshotVenue):
         return '{"method":"ping"}'
 
     def handle(self, frame: bytes, received_at: float) -> None:
-        message = orjson.loads(frame)
+        message = loads(frame)
         channel = message.get("channel")
         if channel == "book":
             if message["type"] == "update":
@@ -93,23 +96,30 @@ class Kraken(WsSnapshotVenue):
             self.snapshot(book, bids, asks, 0, 0, received_at, 0.0, checksum)
 
     def _on_update(self, data: dict, frame: bytes, received_at: float) -> None:
-        pair = self.pairs.get(data["symbol"])
+        update = self.update
+        update.read(data)
+        pair = self.pairs.get(update.symbol)
         if pair is None:
+            if update.symbol is None:
+                raise KeyError(f"a book update without a symbol: {data!r}")
             return  # not ours
         book, printing = pair
         if book.state is SYNCING:
             return  # an update before the (re)subscription's snapshot
         try:
-            bids, asks = levels(data["bids"]), levels(data["asks"])
-            timestamp = data.get("timestamp")
+            read_levels(update.bids, self.bids)
+            read_levels(update.asks, self.asks)
+            if update.checksum is None:
+                raise KeyError(f"a book update without a checksum: {data!r}")
+            timestamp = update.timestamp
             exchange_time = parse_timestamp(timestamp) if timestamp is not None else 0.0
-            checksum = data["checksum"]
             if printing.price_decimals < 0 or printing.qty_decimals < 0:
-                self._learn(printing, data["symbol"], frame)
+                self._learn(printing, update.symbol, frame)
         except MALFORMED as exc:
             raise BookError(book.symbol, "malformed", repr(exc)) from exc
         seq = book.seq + 1  # Kraken numbers nothing: the checksum proves the chain
-        self.delta(book, bids, asks, book.seq, seq, seq, received_at, exchange_time, checksum)
+        self.delta(book, self.bids, self.asks, book.seq, seq, seq, received_at, exchange_time,
+                   update.checksum)
 
     @staticmethod
     def _learn(printing: Printing, symbol: str, frame: bytes) -> None:
